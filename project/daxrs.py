@@ -1,0 +1,858 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""daxrs: build, boot and test the FS DAX refcount series on emulated pmem.
+
+  daxrs demo  [--variant V] [--pmem KIND]   build, boot on pmem, show DAX working
+  daxrs test  [--with-base] [--pmem KIND]   build, boot, run every test suite
+  daxrs build [base|series]                 only build a variant
+  daxrs setup                               only install what the host needs
+
+Everything it builds or records lives under $DAXRS_CACHE (default
+~/.cache/daxrs); the repository itself is never written to.
+"""
+
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PROJECT = os.path.join(REPO, "project")
+CACHE = os.path.abspath(os.path.expanduser(
+    os.environ.get("DAXRS_CACHE", "~/.cache/daxrs")))
+JOBS = int(os.environ.get("DAXRS_JOBS", str(os.cpu_count() or 2)))
+CONFIG_FRAGMENT = os.path.join(PROJECT, "config", "test-kernel.config")
+VARIANTS = ("base", "series")
+
+# The toolchain.  clang/lld 14 are Debian 12's default LLVM: the 6.12 tree
+# has been built and booted with them here, and bindgen uses the same
+# libclang, so C and Rust see the headers through one compiler.  rustc is
+# Debian's rustc-web (1.96) because it ships the matching core sources
+# (rust-web-src) that the kernel's Rust build needs; the rustup toolchain
+# has no rust-src.
+LLVM_SUFFIX = "-14"
+RUSTC = "/usr/bin/rustc"
+RUSTDOC = "/usr/bin/rustdoc"
+BINDGEN_VERSION = "0.73.2"
+VNG_VERSION = "1.42"
+
+# (command or path, Debian package) that the host needs.
+HOST_NEEDS = [
+    ("clang" + LLVM_SUFFIX, "clang-14"),
+    ("ld.lld" + LLVM_SUFFIX, "lld-14"),
+    ("llvm-ar" + LLVM_SUFFIX, "llvm-14"),
+    ("/usr/lib/llvm-14/lib/libclang.so", "libclang-14-dev"),
+    (RUSTC, "rustc-web"),
+    ("/usr/lib/rustlib/src/rust/library/core/src/lib.rs", "rust-web-src"),
+    ("ccache", "ccache"),
+    ("flex", "flex"),
+    ("bison", "bison"),
+    ("bc", "bc"),
+    ("/usr/include/libelf.h", "libelf-dev"),
+    ("/usr/include/openssl/ssl.h", "libssl-dev"),
+    ("make", "make"),
+    ("cpio", "cpio"),
+    ("depmod", "kmod"),
+    ("xz", "xz-utils"),
+    ("gcc", "gcc"),
+    ("git", "git"),
+    ("qemu-system-x86_64", "qemu-system-x86"),
+    # vng's guest script channel needs udevd on the host root it exports
+    ("/lib/systemd/systemd-udevd", "udev"),
+    # guest tools (the guest runs on the host's root file system)
+    ("ndctl", "ndctl"),
+    ("daxctl", "daxctl"),
+    ("mkfs.xfs", "xfsprogs"),
+    ("xfs_io", "xfsprogs"),
+    ("mkfs.ext4", "e2fsprogs"),
+    ("jq", "jq"),
+    ("trace-cmd", "trace-cmd"),
+    ("fio", "fio"),
+    ("dmsetup", "dmsetup"),
+    ("/usr/share/doc/python3-venv", "python3-venv"),
+]
+
+
+class Fail(Exception):
+    """An error the user can act on: printed without a traceback."""
+
+
+def now():
+    return time.monotonic()
+
+
+def fmt_secs(s):
+    s = int(s)
+    return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
+
+
+def say(msg):
+    print(f"[daxrs] {msg}", flush=True)
+
+
+def run(cmd, **kw):
+    """Run a command, failing with its output on a non-zero exit."""
+    kw.setdefault("stdout", subprocess.PIPE)
+    kw.setdefault("stderr", subprocess.STDOUT)
+    kw.setdefault("text", True)
+    p = subprocess.run(cmd, **kw)
+    if p.returncode != 0:
+        out = ((p.stdout or "") + (p.stderr or "")).strip().splitlines()[-25:]
+        raise Fail(f"command failed ({p.returncode}): {shlex.join(cmd)}\n"
+                   + "\n".join("    " + line for line in out))
+    return p.stdout or ""
+
+
+def tail(path, n=30):
+    try:
+        with open(path, errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return "    (no output recorded)"
+    return "\n".join("    " + line for line in lines[-n:])
+
+
+# --------------------------------------------------------------------------
+# Host setup
+
+def tool_paths():
+    return {
+        "bindgen": os.path.join(CACHE, "tools", "bin", "bindgen"),
+        "vng": os.path.join(CACHE, "venv", "bin", "vng"),
+    }
+
+
+def have(thing):
+    if thing.startswith("/"):
+        return os.path.exists(thing)
+    return shutil.which(thing) is not None
+
+
+def ensure_host():
+    missing = sorted({pkg for thing, pkg in HOST_NEEDS if not have(thing)})
+    pin = read_pin()
+    if not os.path.exists(pin["tarball"]):
+        missing.append(f"{pin['package']}={pin['version']}")
+    if missing:
+        # --reinstall: a package can be installed and still miss a file
+        cmd = ["apt-get", "install", "-y", "--no-install-recommends", "--reinstall"] + missing
+        if os.environ.get("DAXRS_NO_INSTALL") or os.geteuid() != 0:
+            raise Fail("missing host packages: " + " ".join(missing) +
+                       "\n    install them with: sudo " + shlex.join(cmd))
+        say("installing host packages: " + " ".join(missing))
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+        if p.returncode != 0:
+            run(["apt-get", "update"], env=env)
+            p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+        if p.returncode != 0:
+            raise Fail("could not install " + " ".join(missing) + ":\n" +
+                       "\n".join("    " + x for x in p.stdout.splitlines()[-10:]) +
+                       "\n    install them by hand: sudo " + shlex.join(cmd))
+        still = sorted({pkg for thing, pkg in HOST_NEEDS if not have(thing)})
+        if still:
+            raise Fail("still missing after apt-get: " + " ".join(still))
+    tools = tool_paths()
+    bg = tools["bindgen"]
+    if not (os.path.exists(bg) and BINDGEN_VERSION in
+            subprocess.run([bg, "--version"], capture_output=True,
+                           text=True).stdout):
+        if not have("cargo"):
+            raise Fail("bindgen is needed and cargo is missing: install Rust "
+                       "(cargo) or put bindgen " + BINDGEN_VERSION + " at " + bg)
+        if os.environ.get("DAXRS_NO_INSTALL"):
+            raise Fail(f"bindgen {BINDGEN_VERSION} missing: cargo install "
+                       f"bindgen-cli --version {BINDGEN_VERSION} --locked "
+                       f"--root {os.path.join(CACHE, 'tools')}")
+        say(f"installing bindgen {BINDGEN_VERSION} with cargo (a few minutes)")
+        run(["cargo", "install", "bindgen-cli", "--version", BINDGEN_VERSION,
+             "--locked", "--root", os.path.join(CACHE, "tools")])
+    vng = tools["vng"]
+    if not (os.path.exists(vng) and VNG_VERSION in subprocess.run(
+            [vng, "--version"], capture_output=True, text=True).stdout):
+        if os.environ.get("DAXRS_NO_INSTALL"):
+            raise Fail(f"virtme-ng {VNG_VERSION} missing: python3 -m venv "
+                       f"{CACHE}/venv && {CACHE}/venv/bin/pip install "
+                       f"virtme-ng=={VNG_VERSION}")
+        say(f"installing virtme-ng {VNG_VERSION} from PyPI into {CACHE}/venv")
+        venv = os.path.join(CACHE, "venv")
+        run(["/usr/bin/python3", "-m", "venv", venv])
+        run([os.path.join(venv, "bin", "pip"), "install", "-q",
+             f"virtme-ng=={VNG_VERSION}"])
+    return tools
+
+
+# --------------------------------------------------------------------------
+# The pinned base and the series
+
+def read_pin():
+    pin = {}
+    with open(os.path.join(PROJECT, "base.pin")) as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith("#"):
+                k, v = line.split("=", 1)
+                pin[k] = v
+    return pin
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def git(repo, *args, env=None, **kw):
+    e = dict(os.environ, GIT_AUTHOR_NAME="daxrs", GIT_AUTHOR_EMAIL="daxrs@localhost",
+             GIT_COMMITTER_NAME="daxrs", GIT_COMMITTER_EMAIL="daxrs@localhost",
+             GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL="/dev/null")
+    if env:
+        e.update(env)
+    kw.setdefault("stderr", subprocess.PIPE)
+    return run(["git", "-C", repo] + list(args), env=e, **kw)
+
+
+def ensure_base():
+    """The pinned base as a git repository at $CACHE/src/base (tag 'base')."""
+    pin = read_pin()
+    tarball = os.environ.get("DAXRS_BASE_TARBALL", pin["tarball"])
+    unpinned = os.environ.get("DAXRS_ALLOW_UNPINNED_BASE") == "1"
+    base = os.path.join(CACHE, "src", "base")
+    stamp = os.path.join(base, ".git", "daxrs-base")
+    if not os.path.exists(tarball):
+        raise Fail(f"base tarball {tarball} not found: apt-get install "
+                   f"{pin['package']}={pin['version']}")
+    if tarball == pin["tarball"]:
+        ver = subprocess.run(["dpkg-query", "-W", "-f=${Version}", pin["package"]],
+                             capture_output=True, text=True).stdout.strip()
+        if ver != pin["version"] and not unpinned:
+            raise Fail(f"{pin['package']} is {ver or 'not installed'}, the series "
+                       f"is pinned to {pin['version']} (project/base.pin).\n"
+                       f"    install it: apt-get install {pin['package']}={pin['version']}"
+                       f"\n    or re-pin after checking the series on the new base;"
+                       f" DAXRS_ALLOW_UNPINNED_BASE=1 overrides at your own risk")
+    # The hash is checked once per tarball (by size and mtime) and cached.
+    st = os.stat(tarball)
+    key = f"{tarball} {st.st_size} {int(st.st_mtime)}"
+    hashfile = os.path.join(CACHE, "src", "tarball.sha256")
+    digest = None
+    if os.path.exists(hashfile):
+        with open(hashfile) as f:
+            k, _, d = f.read().strip().rpartition(" ")
+            if k == key:
+                digest = d
+    if digest is None:
+        say(f"checking sha256 of {tarball}")
+        digest = sha256(tarball)
+        os.makedirs(os.path.dirname(hashfile), exist_ok=True)
+        with open(hashfile, "w") as f:
+            f.write(f"{key} {digest}\n")
+    if digest != pin["sha256"] and not unpinned:
+        raise Fail(f"{tarball} has sha256 {digest},\n    the pin "
+                   f"(project/base.pin) says {pin['sha256']}: this is not the base"
+                   f" the series is written for.\n    Reinstall {pin['package']}="
+                   f"{pin['version']}, or set DAXRS_ALLOW_UNPINNED_BASE=1 to try anyway.")
+    if os.path.exists(stamp):
+        with open(stamp) as f:
+            if f.read().strip() == digest:
+                return base
+    say(f"extracting the base tree from {tarball} into {base}")
+    t0 = now()
+    if os.path.exists(base):
+        shutil.rmtree(base)
+    os.makedirs(base)
+    run(["tar", "-xJf", tarball, "-C", base, "--strip-components=1"])
+    git(base, "init", "-q", "-b", "pristine")
+    # Debian's .gitignore ignores the whole top level: add everything.
+    git(base, "add", "-A", "-f")
+    git(base, "commit", "-q", "-m", f"Linux {pin['kernelversion']} "
+        f"({pin['package']} {pin['version']})")
+    git(base, "tag", "-f", "base")
+    with open(stamp, "w") as f:
+        f.write(digest + "\n")
+    say(f"base tree ready ({fmt_secs(now() - t0)})")
+    return base
+
+
+def series_patches():
+    patches = []
+    sdir = os.path.join(PROJECT, "series")
+    with open(os.path.join(sdir, "series")) as f:
+        for line in f:
+            line = line.split("#", 1)[0].strip()
+            if line:
+                p = os.path.join(sdir, line)
+                if not os.path.exists(p):
+                    raise Fail(f"project/series/series lists {line}, which does not exist")
+                patches.append(p)
+    return patches
+
+
+def materialise_series(base):
+    """Commit the series onto the base and check it out at $CACHE/src/series.
+
+    The patches are applied to a private index (no work tree is touched), so
+    the checkout at the end rewrites only the files whose content changed and
+    an incremental build stays incremental."""
+    tip = git(base, "rev-parse", "refs/tags/base^{commit}").strip()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {"GIT_INDEX_FILE": os.path.join(tmp, "index")}
+        git(base, "read-tree", tip, env=env)
+        for patch in series_patches():
+            name = os.path.basename(patch)
+            info = subprocess.run(
+                ["git", "mailinfo", os.path.join(tmp, "msg"), os.path.join(tmp, "diff")],
+                stdin=open(patch), capture_output=True, text=True)
+            if info.returncode != 0:
+                raise Fail(f"patch {name} is not a mail-format patch: {info.stderr.strip()}")
+            hdr = dict(line.split(": ", 1) for line in info.stdout.splitlines() if ": " in line)
+            p = subprocess.run(["git", "-C", base, "apply", "--cached", "--whitespace=nowarn",
+                                os.path.join(tmp, "diff")],
+                               env=dict(os.environ, **env), capture_output=True, text=True)
+            if p.returncode != 0:
+                files = sorted(set(re.findall(r"error: (?:patch failed: )?([^:\s]+)", p.stderr)))
+                raise Fail(f"patch {name} does not apply to the pinned base + the patches "
+                           f"before it\n    files: {', '.join(files) or '?'}\n" +
+                           "\n".join("    " + x for x in p.stderr.strip().splitlines()[:10]) +
+                           f"\n    fix project/series/{name} (rebase it with git am -3 in "
+                           f"{base})")
+            tree = git(base, "write-tree", env=env).strip()
+            with open(os.path.join(tmp, "msg")) as f:
+                body = f.read().strip()
+            msg = hdr.get("Subject", name) + ("\n\n" + body if body else "") + "\n"
+            aenv = dict(env, GIT_AUTHOR_NAME=hdr.get("Author", "unknown"),
+                        GIT_AUTHOR_EMAIL=hdr.get("Email", ""),
+                        GIT_AUTHOR_DATE=hdr.get("Date", ""))
+            tip = git(base, "commit-tree", tree, "-p", tip, "-m", msg, env=aenv).strip()
+    git(base, "update-ref", "refs/heads/series", tip)
+    wt = os.path.join(CACHE, "src", "series")
+    if not os.path.exists(os.path.join(wt, ".git")):
+        if os.path.exists(wt):
+            shutil.rmtree(wt)
+        git(base, "worktree", "prune")
+        say("creating the series work tree")
+        git(base, "worktree", "add", "-q", "--detach", wt, tip)
+    else:
+        git(wt, "checkout", "-q", "-f", "--detach", tip)
+        git(wt, "clean", "-q", "-fdx")
+    n = len(series_patches())
+    say(f"series: {n} patch{'es' if n != 1 else ''} on the base, tip {tip[:12]}")
+    return wt
+
+
+def source_tree(variant):
+    base = ensure_base()
+    return base if variant == "base" else materialise_series(base)
+
+
+# --------------------------------------------------------------------------
+# Building
+
+def make_cmd(src, out, tools, *targets):
+    cc = f"ccache clang{LLVM_SUFFIX}"
+    return ["make", "-C", src, f"O={out}", f"-j{JOBS}", f"LLVM={LLVM_SUFFIX}",
+            f"CC={cc}", f"RUSTC={RUSTC}", f"RUSTDOC={RUSTDOC}",
+            f"BINDGEN={tools['bindgen']}"] + list(targets)
+
+
+def build_env():
+    return dict(os.environ, CCACHE_DIR=os.path.join(CACHE, "ccache"),
+                CCACHE_BASEDIR=CACHE, CCACHE_MAXSIZE="8G",
+                LIBCLANG_PATH="/usr/lib/llvm-14/lib",
+                KBUILD_BUILD_USER="daxrs", KBUILD_BUILD_HOST="daxrs",
+                KBUILD_BUILD_TIMESTAMP="2025-01-01")
+
+
+def parse_config(path):
+    vals = {}
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            m = re.match(r"(CONFIG_\w+)=(.*)", line)
+            if m:
+                vals[m.group(1)] = m.group(2)
+            m = re.match(r"# (CONFIG_\w+) is not set", line)
+            if m:
+                vals[m.group(1)] = "n"
+    return vals
+
+
+def configure(src, out, tools):
+    """allnoconfig + the fragment, checked symbol by symbol.  The .config in
+    the build dir is only replaced when it changes, to keep builds incremental."""
+    kdir = out + ".kconfig"
+    os.makedirs(kdir, exist_ok=True)
+    env = build_env()
+    run(make_cmd(src, kdir, tools, "allnoconfig"), env=env)
+    run([os.path.join(src, "scripts", "kconfig", "merge_config.sh"), "-m", "-O", kdir,
+         os.path.join(kdir, ".config"), CONFIG_FRAGMENT], env=env, cwd=src)
+    run(make_cmd(src, kdir, tools, "olddefconfig"), env=env)
+    want = parse_config(CONFIG_FRAGMENT)
+    have_ = parse_config(os.path.join(kdir, ".config"))
+    bad = [f"{k}: asked {v}, got {have_.get(k, 'n')}" for k, v in want.items()
+           if have_.get(k, "n") != v]
+    if bad:
+        raise Fail("the config fragment does not resolve as written "
+                   "(a dependency is missing or a symbol is misspelt):\n" +
+                   "\n".join("    " + b for b in bad))
+    os.makedirs(out, exist_ok=True)
+    new = os.path.join(kdir, ".config")
+    cur = os.path.join(out, ".config")
+    if not os.path.exists(cur) or open(cur).read() != open(new).read():
+        shutil.copy(new, cur)
+
+
+STEP_RE = re.compile(r"^\s+(CC|RUSTC|RUSTC L|LD|AR|AS|BINDGEN|EXPORTS|HOSTCC|"
+                     r"CC \[M\]|LD \[M\]|BTF|OBJCOPY|GEN|UPD|CALL)\s+(\S+)")
+
+
+def build(variant, tools):
+    src = source_tree(variant)
+    out = os.path.join(CACHE, "out", variant)
+    log = os.path.join(out, "build.log")
+    say(f"configuring {variant} (allnoconfig + project/config/test-kernel.config)")
+    configure(src, out, tools)
+    stepsfile = os.path.join(out, ".daxrs-steps")
+    expected = 0
+    if os.path.exists(stepsfile):
+        expected = int(open(stepsfile).read().strip() or 0)
+    say(f"building {variant} in {out} with {JOBS} jobs (log: {log})")
+    t0 = now()
+    env = build_env()
+    steps = 0
+    last = ""
+    last_print = now()
+    with open(log, "w") as logf:
+        p = subprocess.Popen(make_cmd(src, out, tools), env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True, errors="replace")
+        for line in p.stdout:
+            logf.write(line)
+            m = STEP_RE.match(line)
+            if m:
+                steps += 1
+                last = f"{m.group(1)} {m.group(2)}"
+            if now() - last_print >= 20:
+                last_print = now()
+                pct = f" ~{min(99, 100 * steps // expected)}%" if expected else ""
+                say(f"  {variant}: {steps} steps{pct}, {fmt_secs(now() - t0)}, at {last}")
+        rc = p.wait()
+    if rc != 0:
+        with open(log, errors="replace") as f:
+            lines = f.read().splitlines()
+        errs = [i for i, x in enumerate(lines)
+                if re.search(r"error[:\[]|Error \d|\*\*\*", x) and "warning" not in x]
+        shown = []
+        for i in errs[:6]:
+            for x in lines[max(0, i - 2):i + 3]:
+                if x not in shown:
+                    shown.append(x)
+        raise Fail(f"the {variant} kernel does not build (make exit {rc}); first errors:\n" +
+                   "\n".join("    " + x for x in (shown or lines[-25:])[:40]) +
+                   f"\n    full log: {log}")
+    with open(stepsfile, "w") as f:
+        f.write(str(max(steps, expected if steps < 50 else steps)))
+    # Modules staged for the guest (it bind-mounts this over /lib/modules).
+    modroot = os.path.join(out, "modroot")
+    if os.path.exists(modroot):
+        shutil.rmtree(modroot)
+    run(make_cmd(src, out, tools, f"INSTALL_MOD_PATH={modroot}", "INSTALL_MOD_STRIP=1",
+                 "modules_install"), env=env)
+    release = run(make_cmd(src, out, tools, "-s", "kernelrelease"), env=env).strip()
+    kst = build_kselftests(src, out, tools, env)
+    say(f"{variant} built: {release} ({steps} steps, {fmt_secs(now() - t0)})")
+    return {"variant": variant, "out": out, "src": src, "release": release,
+            "bzimage": os.path.join(out, "arch", "x86", "boot", "bzImage"),
+            "modroot": modroot, "kselftest": kst}
+
+
+def build_kselftests(src, out, tools, env):
+    """tools/testing/selftests/dax of this variant, installed kselftest-style
+    (run_kselftest.sh) under the build dir; None while the suite does not exist."""
+    if not os.path.exists(os.path.join(src, "tools", "testing", "selftests", "dax",
+                                       "Makefile")):
+        return None
+    inst = os.path.join(out, "kselftest")
+    if os.path.exists(inst):
+        shutil.rmtree(inst)
+    run(make_cmd(src, out, tools, "headers"), env=env)
+    p = subprocess.run(["make", "-C", os.path.join(src, "tools", "testing", "selftests"),
+                        "TARGETS=dax", f"O={out}/kselftest-build",
+                        f"KHDR_INCLUDES=-isystem {out}/usr/include",
+                        f"INSTALL_PATH={inst}", "install"],
+                       env=env, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise Fail("tools/testing/selftests/dax does not build:\n" +
+                   "\n".join("    " + x for x in (p.stdout + p.stderr).splitlines()[-20:]))
+    return inst
+
+
+def build_helpers():
+    """User-space helpers the guest runs, compiled on the host."""
+    bindir = os.path.join(CACHE, "bin")
+    os.makedirs(bindir, exist_ok=True)
+    for name in ("daxprobe",):
+        srcf = os.path.join(PROJECT, "guest", name + ".c")
+        dst = os.path.join(bindir, name)
+        if not os.path.exists(dst) or os.path.getmtime(dst) < os.path.getmtime(srcf):
+            run(["gcc", "-O2", "-Wall", "-Werror", "-o", dst, srcf])
+    return bindir
+
+
+# --------------------------------------------------------------------------
+# Booting
+
+def kvm_works(kernel):
+    """KVM is used only where it really runs a guest: probed once per machine."""
+    stamp = os.path.join(CACHE, "kvm-probe")
+    if os.path.exists(stamp):
+        return open(stamp).read().strip() == "yes"
+    ok = False
+    if os.access("/dev/kvm", os.R_OK | os.W_OK):
+        say("probing whether KVM can run a guest here (30 s at most)")
+        try:
+            p = subprocess.run(["qemu-system-x86_64", "-accel", "kvm", "-machine", "q35",
+                                "-m", "512M", "-nographic", "-no-reboot", "-kernel", kernel,
+                                "-append", "console=ttyS0 panic=-1 root=/dev/nonexistent"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               timeout=30, text=True, errors="replace")
+            ok = "Linux version" in p.stdout
+        except subprocess.TimeoutExpired as e:
+            out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) \
+                else (e.stdout or "")
+            ok = "Linux version" in out
+    with open(stamp, "w") as f:
+        f.write("yes\n" if ok else "no\n")
+    say("KVM " + ("works: guests use it" if ok else "cannot run a guest here: using TCG"))
+    return ok
+
+
+PMEM_LAYOUTS = {
+    # Three legacy e820 regions (gaps between them so they stay separate)
+    # carved from guest RAM above 4 GiB: q35 puts 2 GiB of RAM below 4 GiB.
+    "memmap": {"memory": "6G", "append": "memmap=768M!4G memmap=768M!5G memmap=768M!6G",
+               "qemu": ""},
+    # QEMU NVDIMMs with label space: an ACPI.NFIT bus, labelled namespaces.
+    "nvdimm": {"memory": "3G", "append": "",
+               "qemu": "-machine nvdimm=on -m 3G,slots=4,maxmem=16G "
+                       "-object memory-backend-file,id=nvmem0,share=on,"
+                       "mem-path={img0},size=2050M,align=2M "
+                       "-device nvdimm,id=nv0,memdev=nvmem0,label-size=2M "
+                       "-object memory-backend-file,id=nvmem1,share=on,"
+                       "mem-path={img1},size=1026M,align=2M "
+                       "-device nvdimm,id=nv1,memdev=nvmem1,label-size=2M"},
+}
+
+
+def boot(kern, mode, pmem, timeout, label):
+    """Boot the kernel under vng and run project/guest/guest.sh MODE in it."""
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    res = os.path.join(CACHE, "results", f"{stamp}-{mode}-{kern['variant']}")
+    os.makedirs(res)
+    latest = os.path.join(CACHE, "results", f"latest-{mode}-{kern['variant']}")
+    if os.path.islink(latest):
+        os.unlink(latest)
+    os.symlink(res, latest)
+    npatch = len(series_patches()) if kern["variant"] == "series" else 0
+    with open(os.path.join(res, "variant"), "w") as f:
+        f.write(f"variant {kern['variant']}" + (f", {npatch} series patches"
+                                                 if kern["variant"] == "series" else
+                                                 ", the pinned base alone") + "\n")
+    if kern.get("kselftest"):
+        with open(os.path.join(res, "kselftest-dir"), "w") as f:
+            f.write(kern["kselftest"] + "\n")
+    layout = PMEM_LAYOUTS[pmem]
+    qemu_opts = layout["qemu"]
+    if pmem == "nvdimm":
+        imgs = []
+        for i, size in ((0, "2050M"), (1, "1026M")):
+            img = os.path.join(CACHE, f"nvdimm{i}.img")
+            if os.path.exists(img):
+                os.unlink(img)  # fresh, label-less every boot
+            run(["truncate", "-s", size, img])
+            imgs.append(img)
+        qemu_opts = qemu_opts.format(img0=imgs[0], img1=imgs[1])
+    kvm = kvm_works(kern["bzimage"])
+    bindir = build_helpers()
+    guest = os.path.join(PROJECT, "guest", "guest.sh")
+    script = shlex.join(["bash", guest, mode, res, kern["modroot"], REPO, bindir, pmem])
+    cmd = [tool_paths()["vng"], "--run", kern["bzimage"], "--disable-microvm", "--force-9p",
+           "--cpus", "2", "--memory", layout["memory"], "--verbose",
+           "--append", f"{layout['append']} log_buf_len=8M printk.devkmsg=on".strip(),
+           "--rwdir", res, "--exec", script]
+    if qemu_opts:
+        cmd += ["--qemu-opts", qemu_opts]
+    if not kvm:
+        cmd.insert(3, "--disable-kvm")
+    console = os.path.join(res, "console.log")
+    with open(os.path.join(res, "vng-command.txt"), "w") as f:
+        f.write(shlex.join(cmd) + "\n")
+    say(f"booting {kern['release']} ({kern['variant']}) under "
+        f"{'KVM' if kvm else 'QEMU TCG'} with {pmem} pmem: {label}")
+    t0 = now()
+    progress = os.path.join(res, "progress")
+    seen = ""
+    with open(console, "w") as con:
+        p = subprocess.Popen(cmd, stdout=con, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             cwd=REPO, start_new_session=True)
+        while p.poll() is None:
+            time.sleep(2)
+            if os.path.exists(progress):
+                cur = open(progress).read().strip()
+                if cur and cur != seen:
+                    seen = cur
+                    say(f"  guest [{fmt_secs(now() - t0)}]: {cur}")
+            if now() - t0 > timeout:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+                raise Fail(f"the guest did not finish within {fmt_secs(timeout)} (hung?). "
+                           f"Last console lines:\n{tail(console)}\n    full console: "
+                           f"{console}\n    raise DAXRS_BOOT_TIMEOUT if the machine is "
+                           f"just slow")
+    rc_file = os.path.join(res, "exit-code")
+    if not os.path.exists(rc_file):
+        raise Fail(f"the guest stopped before its script finished (vng exit "
+                   f"{p.returncode}, after {fmt_secs(now() - t0)}): killed, crashed or "
+                   f"panicked. Last console lines:\n{tail(console)}\n    full console: "
+                   f"{console}")
+    rc = int(open(rc_file).read().strip() or 1)
+    err = os.path.join(res, "error")
+    if os.path.exists(err):
+        raise Fail(open(err).read().strip() + f"\n    guest log: {res}/guest.log")
+    say(f"guest finished in {fmt_secs(now() - t0)} (script exit {rc}); results in {res}")
+    return res, rc
+
+
+# --------------------------------------------------------------------------
+# Results
+
+BAD_LOG = re.compile(
+    r"(\bOops\b|\bBUG:|kernel BUG at|WARNING:|\bKASAN\b|\bUBSAN\b|"
+    r"possible (recursive|circular) locking|inconsistent lock state|"
+    r"lockdep|suspicious RCU usage|rcu: INFO: .*stall|self-detected stall|"
+    r"blocked for more than \d+ seconds|soft lockup|hard LOCKUP|"
+    r"Kernel panic|general protection fault|Call Trace:)")
+
+
+def parse_kunit(log):
+    """KTAP from the kernel log: one row per test case, named 'suite.case'.
+
+    A suite's header ('# Subtest: S') and its cases share one indentation;
+    the suite's own result line sits one level out and closes it."""
+    rows = []
+    stack = []  # [indent, suite name]
+    for raw in log.splitlines():
+        line = re.sub(r"^\[\s*[\d.]+\]\s?", "", raw)
+        m = re.match(r"^(\s*)# Subtest: (\S+)", line)
+        if m:
+            stack.append((len(m.group(1)), m.group(2)))
+            continue
+        m = re.match(r"^(\s*)(ok|not ok) \d+ (\S+)(.*)$", line)
+        if not m:
+            continue
+        indent, name, directive = len(m.group(1)), m.group(3), m.group(4)
+        closed = None
+        while stack and stack[-1][0] > indent:
+            closed = stack.pop()
+        if closed and closed[1] == name:
+            continue  # a nested suite's own result line
+        if not stack or stack[-1][0] != indent:
+            continue  # a top-level suite's own result line
+        res = "pass" if m.group(2) == "ok" else "fail"
+        if re.search(r"#\s*SKIP", directive, re.I):
+            res = "skip"
+        rows.append(("kunit", f"{stack[-1][1]}.{name}", res, directive.strip(" #")))
+    return rows
+
+
+def collect(res):
+    """All result rows of one guest run, the log scan included."""
+    rows = []
+    tsv = os.path.join(res, "results.tsv")
+    if os.path.exists(tsv):
+        for line in open(tsv, errors="replace"):
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) >= 3:
+                rows.append((parts[0], parts[1], parts[2], parts[3] if len(parts) > 3 else ""))
+    dmesg = os.path.join(res, "dmesg.txt")
+    logf = dmesg if os.path.exists(dmesg) else os.path.join(res, "console.log")
+    log = open(logf, errors="replace").read() if os.path.exists(logf) else ""
+    kunit = parse_kunit(log)
+    if not kunit:
+        kunit = [("kunit", "KTAP results in the kernel log", "fail",
+                  "no KUnit output: CONFIG_KUNIT off, or the log was lost")]
+    rows.extend(kunit)
+    bad = [x for x in log.splitlines() if BAD_LOG.search(x)]
+    rows.append(("kernel-log", "no oops/BUG/WARNING/lockdep/stall/hung task",
+                 "fail" if bad else "pass", " | ".join(bad[:5])))
+    return rows, bad
+
+
+def summarize(rows):
+    n = {"pass": 0, "fail": 0, "skip": 0}
+    for r in rows:
+        n[r[2] if r[2] in n else "fail"] += 1
+    return n
+
+
+def print_tables(rows):
+    suites = []
+    for r in rows:
+        if r[0] not in suites:
+            suites.append(r[0])
+    for s in suites:
+        sr = [r for r in rows if r[0] == s]
+        n = summarize(sr)
+        print(f"\n== {s}: {n['pass']} passed, {n['fail']} failed, {n['skip']} skipped")
+        if s == "kunit":
+            # 100+ cases: one line per KUnit suite, failures named
+            per = {}
+            for r in sr:
+                per.setdefault(r[1].split(".")[0], []).append(r)
+            print(f"   {'suite':<44} {'pass':>5} {'fail':>5} {'skip':>5}")
+            for k, v in per.items():
+                c = summarize(v)
+                print(f"   {k:<44} {c['pass']:>5} {c['fail']:>5} {c['skip']:>5}")
+            sr = [r for r in sr if r[2] != "pass"]
+        for r in sr:
+            print(f"   {r[2].upper():<5} {r[1]}" + (f"  ({r[3][:150]})" if r[3] and
+                                                      r[2] != "pass" else ""))
+
+
+def write_tsv(path, rows):
+    with open(path, "w") as f:
+        for r in rows:
+            f.write("\t".join(x.replace("\t", " ").replace("\n", " ") for x in r) + "\n")
+
+
+def compare_table(base_rows, series_rows):
+    b = {(r[0], r[1]): r[2] for r in base_rows}
+    s = {(r[0], r[1]): r[2] for r in series_rows}
+    keys = list(dict.fromkeys([(r[0], r[1]) for r in base_rows + series_rows]))
+    lines = ["| suite | test | base | series |", "|---|---|---|---|"]
+    for k in keys:
+        if k[0] == "kunit":
+            continue
+        lines.append(f"| {k[0]} | {k[1]} | {b.get(k, '-')} | {s.get(k, '-')} |")
+    # KUnit as counts: the individual rows are in each run's rows.tsv.
+    kb = summarize([r for r in base_rows if r[0] == "kunit"])
+    ks = summarize([r for r in series_rows if r[0] == "kunit"])
+    lines.append(f"| kunit | all cases (pass/fail/skip) | {kb['pass']}/{kb['fail']}/"
+                 f"{kb['skip']} | {ks['pass']}/{ks['fail']}/{ks['skip']} |")
+    new_fail = [f"{k[0]}: {k[1]}" for k in keys
+                if s.get(k) == "fail" and b.get(k) != "fail"]
+    return "\n".join(lines), new_fail
+
+
+# --------------------------------------------------------------------------
+# Commands
+
+def cmd_setup(args):
+    ensure_host()
+    ensure_base()
+    say("host ready")
+    return 0
+
+
+def cmd_build(args):
+    tools = ensure_host()
+    for v in VARIANTS if args.variant == "all" else [args.variant]:
+        build(v, tools)
+    return 0
+
+
+def cmd_demo(args):
+    tools = ensure_host()
+    kern = build(args.variant, tools)
+    res, rc = boot(kern, "demo", args.pmem,
+                   int(os.environ.get("DAXRS_BOOT_TIMEOUT", "1200")), "DAX demo")
+    report = os.path.join(res, "report.txt")
+    if os.path.exists(report):
+        print(open(report).read(), end="")
+    _, bad = collect(res)
+    if bad:
+        print("\nThe kernel log has problems:\n" + "\n".join("    " + x for x in bad[:20]))
+        return 1
+    return rc
+
+
+def run_tests(variant, tools, pmem):
+    kern = build(variant, tools)
+    res, _ = boot(kern, "test", pmem,
+                  int(os.environ.get("DAXRS_BOOT_TIMEOUT", "2400")), "test suites")
+    rows, bad = collect(res)
+    write_tsv(os.path.join(res, "rows.tsv"), rows)
+    return kern, res, rows, bad
+
+
+def cmd_test(args):
+    t0 = now()
+    tools = ensure_host()
+    variants = ["base", "series"] if args.with_base else ["series"]
+    results = {}
+    for v in variants:
+        results[v] = run_tests(v, tools, args.pmem)
+    failed = 0
+    for v in variants:
+        kern, res, rows, bad = results[v]
+        print(f"\n######## {v}: {kern['release']} (results: {res})")
+        print_tables(rows)
+        if bad:
+            print(f"\nkernel log of {v}: " + f"{len(bad)} bad line(s):\n" +
+                  "\n".join("    " + x for x in bad[:30]))
+    series_rows = results[variants[-1]][2]
+    if args.with_base:
+        table, new_fail = compare_table(results["base"][2], series_rows)
+        out = os.path.join(CACHE, "results", "base-vs-series.md")
+        with open(out, "w") as f:
+            f.write(table + "\n")
+        print("\n######## base vs series\n" + table)
+        if new_fail:
+            print("\nnew failures in series: " + ", ".join(new_fail))
+    n = summarize(series_rows)
+    failed = n["fail"]
+    print(f"\n(total time {fmt_secs(now() - t0)})")
+    print(f"{n['pass']} passed, {n['fail']} failed, {n['skip']} skipped")
+    return 1 if failed else 0
+
+
+def main():
+    ap = argparse.ArgumentParser(prog="daxrs", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("setup", help="install host packages, bindgen, virtme-ng; unpack the base")
+    b = sub.add_parser("build", help="build base and/or series")
+    b.add_argument("variant", nargs="?", choices=VARIANTS + ("all",), default="series")
+    d = sub.add_parser("demo", help="the main job: build, boot on pmem, show DAX working")
+    d.add_argument("--variant", choices=VARIANTS, default="series")
+    d.add_argument("--pmem", choices=sorted(PMEM_LAYOUTS), default="memmap")
+    t = sub.add_parser("test", help="build, boot and run every test suite")
+    t.add_argument("--with-base", action="store_true",
+                   help="also build and test the unpatched base; print both side by side")
+    t.add_argument("--pmem", choices=sorted(PMEM_LAYOUTS), default="memmap")
+    args = ap.parse_args()
+    os.makedirs(CACHE, exist_ok=True)
+    try:
+        return {"setup": cmd_setup, "build": cmd_build, "demo": cmd_demo,
+                "test": cmd_test}[args.cmd](args)
+    except Fail as e:
+        print(f"\ndaxrs: error: {e}", file=sys.stderr, flush=True)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * daxprobe: the guest-side helper of daxrs (project tooling, not part of the
+ * series).  It maps DAX files and device-DAX instances the way the demo and
+ * the smoke tests need and reports what the kernel did, from /proc/self/smaps.
+ *
+ *   daxprobe map FILE        PMD- and PTE-sized mappings of FILE, smaps report
+ *   daxprobe smoke FILE      write/mmap/fsync/truncate smoke, TAP-style lines
+ *   daxprobe devdax DEV      map a device-DAX instance, write, read back
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <linux/stat.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define KiB (1UL << 10)
+#define MiB (1UL << 20)
+#define PMD_SIZE (2 * MiB)
+
+static int failures;
+
+static void check(int ok, const char *step, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void check(int ok, const char *step, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s %s", ok ? "ok" : "not ok", step);
+	if (!ok && fmt) {
+		printf(" - ");
+		va_start(ap, fmt);
+		vprintf(fmt, ap);
+		va_end(ap);
+	}
+	printf("\n");
+	fflush(stdout);
+	if (!ok)
+		failures++;
+}
+
+/* smaps fields (in kB) of the VMA starting at @addr; -1 if absent */
+struct smaps {
+	long rss, file_pmd, pss;
+};
+
+static struct smaps smaps_of(void *addr)
+{
+	struct smaps s = { -1, -1, -1 };
+	char line[512], want[32];
+	int in = 0;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	if (!f)
+		return s;
+	snprintf(want, sizeof(want), "%lx-", (unsigned long)addr);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) {
+			in = !strncmp(line, want, strlen(want));
+			continue;
+		}
+		if (!in)
+			continue;
+		sscanf(line, "Rss: %ld kB", &s.rss);
+		sscanf(line, "Pss: %ld kB", &s.pss);
+		sscanf(line, "FilePmdMapped: %ld kB", &s.file_pmd);
+	}
+	fclose(f);
+	return s;
+}
+
+/* A PMD-aligned window of @len bytes of address space. */
+static void *aligned_window(size_t len)
+{
+	char *p = mmap(NULL, len + PMD_SIZE, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	return (void *)(((uintptr_t)p + PMD_SIZE - 1) & ~(PMD_SIZE - 1));
+}
+
+/* The pattern is a function of the file offset, so any part can be checked. */
+static uint64_t pattern(size_t off, unsigned int seed)
+{
+	return (off * 0x9e3779b97f4a7c15ULL) ^ seed;
+}
+
+static void fill(char *p, size_t len, unsigned int seed)
+{
+	for (size_t i = 0; i < len; i += 8)
+		*(uint64_t *)(p + i) = pattern(i, seed);
+}
+
+/* 0 if [p, p + len) holds the pattern of file offsets [off, off + len),
+ * else 1 + the offset of the first difference */
+static size_t mismatch_at(const char *p, size_t len, unsigned int seed, size_t off)
+{
+	for (size_t i = 0; i < len; i += 8)
+		if (*(const uint64_t *)(p + i) != pattern(off + i, seed))
+			return off + i + 1;
+	return 0;
+}
+
+static size_t mismatch(const char *p, size_t len, unsigned int seed)
+{
+	return mismatch_at(p, len, seed, 0);
+}
+
+static int is_dax(int fd)
+{
+	struct statx stx;
+
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx))
+		return -1;
+	return !!(stx.stx_attributes & STATX_ATTR_DAX);
+}
+
+static int pread_full(int fd, char *buf, size_t len, off_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(fd, buf + done, len - done, off + done);
+
+		if (n <= 0)
+			return -1;
+		done += n;
+	}
+	return 0;
+}
+
+/* The demo: a PMD-sized mapping and a deliberately misaligned PTE one. */
+static int do_map(const char *path)
+{
+	const size_t len = 8 * MiB, pte_len = 64 * KiB;
+	char *win, *pmd, *pte, *buf;
+	struct smaps s;
+	int fd;
+
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || posix_fallocate(fd, 0, len)) {
+		fprintf(stderr, "daxprobe: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	printf("file            %s (%lu MiB, STATX_ATTR_DAX %s)\n", path, len / MiB,
+	       is_dax(fd) == 1 ? "set" : "NOT set");
+
+	/* PMD faults: 2 MiB-aligned address, 2 MiB-aligned file offset. */
+	win = aligned_window(len);
+	pmd = mmap(win, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
+	if (pmd == MAP_FAILED) {
+		perror("daxprobe: mmap");
+		return 1;
+	}
+	fill(pmd, 4 * MiB, 1);
+	s = smaps_of(pmd);
+	printf("PMD-able map    %p, 8 MiB, wrote the first 4 MiB through it\n", pmd);
+	printf("  smaps         Rss %ld kB, Pss %ld kB, FilePmdMapped %ld kB\n",
+	       s.rss, s.pss, s.file_pmd);
+
+	/* PTE faults: file offset 0 at an address that is 4 KiB off a PMD. */
+	win = aligned_window(len);
+	pte = mmap((char *)win + 4 * KiB, pte_len, PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_FIXED, fd, 0);
+	if (pte == MAP_FAILED) {
+		perror("daxprobe: mmap");
+		return 1;
+	}
+	printf("PTE-only map    %p, 64 KiB of file offset 0 (address not PMD-aligned)\n",
+	       pte);
+	printf("  read back     %s\n", mismatch(pte, pte_len, 1) ?
+	       "MISMATCH with the PMD mapping" : "same data as the PMD mapping");
+	s = smaps_of(pte);
+	printf("  smaps         Rss %ld kB, Pss %ld kB, FilePmdMapped %ld kB\n",
+	       s.rss, s.pss, s.file_pmd);
+	if (msync(pmd, len, MS_SYNC))
+		perror("daxprobe: msync");
+	munmap(pmd, len);
+	munmap(pte, pte_len);
+
+	buf = malloc(4 * MiB);
+	if (!buf || pread_full(fd, buf, 4 * MiB, 0))
+		return 1;
+	printf("read(2)         %s\n", mismatch(buf, 4 * MiB, 1) ?
+	       "MISMATCH: the data written through the mapping is not in the file" :
+	       "4 MiB written through the mapping read back intact");
+	close(fd);
+	return mismatch(buf, 4 * MiB, 1) ? 1 : 0;
+}
+
+/* write, mmap read/write, fsync, truncate: one "ok"/"not ok" line a step. */
+static int do_smoke(const char *path)
+{
+	const size_t len = 8 * MiB;
+	char *buf = malloc(len), *map;
+	struct stat st;
+	size_t bad;
+	int fd;
+
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	check(fd >= 0, "open", "%s", strerror(errno));
+	if (fd < 0 || !buf)
+		return 1;
+	check(is_dax(fd) == 1, "statx-dax", "STATX_ATTR_DAX not set: not a DAX file");
+
+	fill(buf, len, 7);
+	check(pwrite(fd, buf, len, 0) == (ssize_t)len, "write", "%s", strerror(errno));
+	check(fsync(fd) == 0, "fsync", "%s", strerror(errno));
+
+	map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	check(map != MAP_FAILED, "mmap", "%s", strerror(errno));
+	if (map == MAP_FAILED)
+		return 1;
+	bad = mismatch(map, len, 7);
+	check(!bad, "mmap-read", "mismatch at offset %zu", bad - 1);
+	fill(map, len / 2, 9);
+	check(msync(map, len, MS_SYNC) == 0, "msync", "%s", strerror(errno));
+	check(munmap(map, len) == 0, "munmap", "%s", strerror(errno));
+
+	memset(buf, 0, len);
+	check(pread_full(fd, buf, len, 0) == 0, "read", "%s", strerror(errno));
+	bad = mismatch(buf, len / 2, 9);
+	check(!bad, "mmap-write-visible-to-read", "mismatch at offset %zu", bad - 1);
+	bad = mismatch_at(buf + len / 2, len / 2, 7, len / 2);
+	check(!bad, "unwritten-half-intact", "mismatch at offset %zu", bad - 1);
+
+	check(ftruncate(fd, 3 * MiB + 100) == 0, "truncate", "%s", strerror(errno));
+	check(fstat(fd, &st) == 0 && st.st_size == (off_t)(3 * MiB + 100),
+	      "truncate-size", "size %lld", (long long)st.st_size);
+	map = mmap(NULL, 4 * MiB, PROT_READ, MAP_SHARED, fd, 0);
+	check(map != MAP_FAILED, "mmap-after-truncate", "%s", strerror(errno));
+	if (map != MAP_FAILED) {
+		pid_t pid;
+		int status = 0;
+
+		bad = mismatch(map, 3 * MiB, 9);
+		check(!bad, "data-after-truncate", "mismatch at offset %zu", bad - 1);
+		/* a page wholly past EOF must raise SIGBUS */
+		pid = fork();
+		if (pid == 0) {
+			volatile char c = map[3 * MiB + 8 * KiB];
+			(void)c;
+			_exit(0);
+		}
+		waitpid(pid, &status, 0);
+		check(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS,
+		      "sigbus-past-eof", "access past EOF gave status 0x%x", status);
+		munmap(map, 4 * MiB);
+	}
+	check(fsync(fd) == 0 && close(fd) == 0, "fsync-close", "%s", strerror(errno));
+	free(buf);
+	return failures ? 1 : 0;
+}
+
+static int do_devdax(const char *dev)
+{
+	const size_t len = 2 * MiB;
+	char *win, *map, *priv;
+	struct smaps s;
+	int fd = open(dev, O_RDWR);
+
+	if (fd < 0) {
+		fprintf(stderr, "daxprobe: %s: %s\n", dev, strerror(errno));
+		return 1;
+	}
+	win = aligned_window(len);
+	map = mmap(win, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
+	if (map == MAP_FAILED) {
+		fprintf(stderr, "daxprobe: mmap %s: %s\n", dev, strerror(errno));
+		return 1;
+	}
+	fill(map, len, 3);
+	s = smaps_of(map);
+	printf("device-dax      %s mapped at %p, 2 MiB written and read back: %s\n", dev, map,
+	       mismatch(map, len, 3) ? "MISMATCH" : "intact");
+	printf("  smaps         Rss %ld kB, FilePmdMapped %ld kB\n", s.rss, s.file_pmd);
+	priv = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+	printf("  MAP_PRIVATE   %s\n", priv == MAP_FAILED ?
+	       "refused, as device-DAX must" : "ALLOWED (unexpected)");
+	munmap(map, len);
+	close(fd);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "map"))
+		return do_map(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "smoke"))
+		return do_smoke(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "devdax"))
+		return do_devdax(argv[2]);
+	fprintf(stderr, "usage: daxprobe map|smoke FILE | daxprobe devdax DEV\n");
+	return 2;
+}

@@ -1,0 +1,192 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Runs inside the virtme-ng guest (host root file system, read-only), started
+# by project/daxrs.py.  Writes everything into $RES, the one writable host
+# directory: progress, results.tsv (suite, test, pass|fail|skip, detail),
+# report.txt (demo), dmesg.txt, and exit-code last of all.
+#
+#   guest.sh demo|test RES MODROOT REPO BINDIR memmap|nvdimm
+set -u
+MODE=$1 RES=$2 MODROOT=$3 REPO=$4 BINDIR=$5 PMEM=$6
+exec > >(tee -a "$RES/guest.log") 2>&1
+PROBE=$BINDIR/daxprobe
+MNT=/tmp/daxrs
+FAILED=0
+
+progress() { echo "$*" > "$RES/progress"; echo "== $*"; }
+result() {
+	printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "${4:-}" >> "$RES/results.tsv"
+	[ "$3" = fail ] && FAILED=1
+	return 0
+}
+finish() {
+	dmesg > "$RES/dmesg.txt"
+	sync
+	echo "$1" > "$RES/exit-code"
+	exit "$1"
+}
+# An environment problem: say what is wrong and how to fix it, then stop.
+die_env() {
+	printf '%s\n' "$*" > "$RES/error"
+	finish 3
+}
+
+progress "loading the nvdimm/dax modules staged for $(uname -r)"
+mkdir -p /lib/modules "$MNT"
+mount --bind "$MODROOT/lib/modules" /lib/modules ||
+	die_env "cannot bind-mount the staged modules from $MODROOT"
+[ -d "/lib/modules/$(uname -r)" ] ||
+	die_env "no modules for $(uname -r) under $MODROOT: was the kernel rebuilt without modules_install?"
+mods="libnvdimm nd_pmem dax_pmem device_dax"
+[ "$PMEM" = memmap ] && mods="$mods nd_e820"
+[ "$PMEM" = nvdimm ] && mods="$mods nfit"
+modprobe -a $mods || die_env "modprobe -a $mods failed (see $RES/guest.log)"
+udevadm settle -t 30 2>/dev/null || sleep 2
+
+# ---------------------------------------------------------------------------
+# pmem: two fsdax namespaces (2 MiB aligned) and one devdax namespace
+progress "creating namespaces on the $PMEM pmem: 2 x fsdax (align 2M), 1 x devdax"
+if [ "$PMEM" = memmap ]; then
+	mapfile -t NS < <(ndctl list -N -b e820 2>/dev/null | jq -r '.[].dev' | sort -V)
+	[ "${#NS[@]}" -ge 3 ] || die_env "no pmem device in the guest: expected 3 e820 \
+namespaces from memmap=, found ${#NS[@]}. Kernel command line: $(cat /proc/cmdline)
+    ndctl list -RN: $(ndctl list -RN 2>&1 | tr '\n' ' ')
+    /proc/iomem: $(grep -i persistent /proc/iomem | tr '\n' ';')"
+	for i in 0 1; do
+		ndctl create-namespace -q -f -e "${NS[$i]}" -m fsdax --align 2M >/dev/null ||
+			die_env "ndctl create-namespace -m fsdax on ${NS[$i]} failed"
+	done
+	ndctl create-namespace -q -f -e "${NS[2]}" -m devdax --align 2M >/dev/null ||
+		die_env "ndctl create-namespace -m devdax on ${NS[2]} failed"
+else
+	regions=$(ndctl list -R -b ACPI.NFIT 2>/dev/null | jq -r 'sort_by(-.size) | .[].dev')
+	[ "$(echo "$regions" | grep -c region)" -ge 2 ] || die_env "no pmem device in the guest: \
+expected 2 ACPI.NFIT regions from the QEMU NVDIMMs, found: $(echo $regions)"
+	ndctl disable-region -b ACPI.NFIT all >/dev/null &&
+		ndctl init-labels -f all >/dev/null &&
+		ndctl enable-region -b ACPI.NFIT all >/dev/null ||
+		die_env "could not initialise the NVDIMM labels"
+	big=$(echo "$regions" | sed -n 1p) small=$(echo "$regions" | sed -n 2p)
+	for i in 0 1; do
+		ndctl create-namespace -q -r "$big" -m fsdax --align 2M -s 1008M >/dev/null ||
+			die_env "ndctl create-namespace -m fsdax on $big failed"
+	done
+	ndctl create-namespace -q -r "$small" -m devdax --align 2M >/dev/null ||
+		die_env "ndctl create-namespace -m devdax on $small failed"
+fi
+ndctl list -N > "$RES/ndctl.json"
+mapfile -t PMEMS < <(jq -r '.[] | select(.mode == "fsdax") | .blockdev' "$RES/ndctl.json" | sort -V)
+DAXDEV=$(jq -r '[.. | .chardev? // empty] | .[0] // empty' "$RES/ndctl.json")
+[ "${#PMEMS[@]}" -ge 2 ] && [ -n "$DAXDEV" ] ||
+	die_env "after ndctl the guest has fsdax '${PMEMS[*]}' and devdax '$DAXDEV': need 2 and 1"
+for d in "${PMEMS[@]}"; do
+	[ "$(cat /sys/block/$d/queue/dax)" = 1 ] ||
+		die_env "/dev/$d is not DAX capable (queue/dax=0)"
+done
+
+mkfs_mount() { # fs dev dir
+	case $1 in
+	ext4) mkfs.ext4 -q -F -b 4096 -E stride=512,stripe_width=512 "/dev/$2" ;;
+	xfs) mkfs.xfs -q -f -b size=4096 -d su=2m,sw=1 "/dev/$2" ;;
+	esac >/dev/null || return 1
+	mkdir -p "$3" && mount -o dax=always "/dev/$2" "$3" || return 1
+	# xfs quietly turns DAX off when the device cannot do it: insist on it
+	grep -q " $3 .*dax=always" /proc/mounts
+}
+
+devtable() {
+	printf '  %-8s %-14s %-7s %9s %6s %s\n' device namespace mode size align map
+	jq -r '.[] | [(.blockdev // ([.. | .chardev? // empty] | .[0]) // "-"), .dev, .mode,
+		((.size / 1048576 | floor | tostring) + "M"), ((.align // 0) / 1048576 | tostring) + "M",
+		(.map // "-")] | @tsv' "$RES/ndctl.json" |
+		while IFS=$'\t' read -r a b c d e f; do
+			printf '  %-8s %-14s %-7s %9s %6s %s\n' "$a" "$b" "$c" "$d" "$e" "$f"
+		done
+}
+
+# ---------------------------------------------------------------------------
+if [ "$MODE" = demo ]; then
+	progress "mounting ext4 and xfs with dax=always, mapping files"
+	mkfs_mount ext4 "${PMEMS[0]}" "$MNT/ext4" || die_env "ext4 dax=always mount on /dev/${PMEMS[0]} failed"
+	mkfs_mount xfs "${PMEMS[1]}" "$MNT/xfs" || die_env "xfs dax=always mount on /dev/${PMEMS[1]} failed"
+	{
+		echo
+		echo "=== FS DAX on emulated pmem ==="
+		echo "kernel   $(uname -r) ($(cat "$RES/variant"))"
+		echo "pmem     $PMEM; devices and modes (ndctl list -N):"
+		devtable
+		echo "mounts"
+		grep -E "^/dev/pmem" /proc/mounts | sed 's/^/  /'
+		rc=0
+		for fs in ext4 xfs; do
+			echo
+			echo "--- $fs: mmap of a DAX file (daxprobe map)"
+			"$PROBE" map "$MNT/$fs/demo" | sed 's/^/  /' || rc=1
+		done
+		echo
+		echo "--- device-DAX"
+		"$PROBE" devdax "/dev/$DAXDEV" | sed 's/^/  /' || rc=1
+		for fs in ext4 xfs; do umount "$MNT/$fs" || rc=1; done
+		echo
+		echo "demo $([ $rc = 0 ] && echo completed || echo FAILED)"
+	} > "$RES/report.txt" 2>&1
+	cat "$RES/report.txt"
+	grep -q "demo completed" "$RES/report.txt" && finish 0
+	finish 1
+fi
+
+# ---------------------------------------------------------------------------
+# test mode: kselftests of tools/testing/selftests/dax, then the smokes.
+# (KUnit and the Rust doctests already ran at boot: the host reads them
+# from dmesg.txt.)
+KST=$(cat "$RES/kselftest-dir" 2>/dev/null)
+if [ -n "$KST" ] && [ -x "$KST/run_kselftest.sh" ]; then
+	progress "tools/testing/selftests/dax"
+	export DAXRS_PMEM0=/dev/${PMEMS[0]} DAXRS_PMEM1=/dev/${PMEMS[1]} DAXRS_DAXDEV=/dev/$DAXDEV
+	(cd "$KST" && ./run_kselftest.sh -c dax) > "$RES/kselftest.tap" 2>&1
+	while read -r line; do
+		case $line in
+		"ok "*"# SKIP"*) result selftests-dax "$(echo "$line" | sed -E 's/^ok [0-9]+ (selftests: dax: )?//; s/ # SKIP.*//')" skip ;;
+		"ok "*) result selftests-dax "$(echo "$line" | sed -E 's/^ok [0-9]+ (selftests: dax: )?//')" pass ;;
+		"not ok "*) result selftests-dax "$(echo "$line" | sed -E 's/^not ok [0-9]+ (selftests: dax: )?//')" fail ;;
+		esac
+	done < <(grep -E '^(not )?ok ' "$RES/kselftest.tap")
+fi
+
+for fs in ext4 xfs; do
+	dev=${PMEMS[0]}
+	[ $fs = xfs ] && dev=${PMEMS[1]}
+	progress "smoke: $fs dax=always on /dev/$dev"
+	if ! mkfs_mount $fs "$dev" "$MNT/$fs"; then
+		result smoke "$fs: mkfs + mount -o dax=always" fail "$(dmesg | tail -3 | tr '\n' ' ')"
+		continue
+	fi
+	result smoke "$fs: mkfs + mount -o dax=always" pass
+	"$PROBE" smoke "$MNT/$fs/smoke" > "$RES/smoke-$fs.txt" 2>&1
+	while read -r ok rest; do
+		case $ok in
+		ok) result smoke "$fs: $rest" pass ;;
+		not) result smoke "$fs: $(echo "${rest#ok }" | sed 's/ - .*//')" fail \
+			"$(echo "$rest" | sed -n 's/^[^-]* - //p')" ;;
+		esac
+	done < "$RES/smoke-$fs.txt"
+	if timeout 120 umount "$MNT/$fs"; then
+		result smoke "$fs: unmount" pass
+	else
+		result smoke "$fs: unmount" fail "umount did not complete in 120 s"
+		continue
+	fi
+	if [ $fs = ext4 ]; then
+		out=$(e2fsck -fn "/dev/$dev" 2>&1)
+	else
+		out=$(xfs_repair -n "/dev/$dev" 2>&1)
+	fi
+	if [ $? = 0 ]; then
+		result smoke "$fs: fsck clean" pass
+	else
+		result smoke "$fs: fsck clean" fail "$(echo "$out" | tail -3 | tr '\n' ' ')"
+	fi
+done
+
+progress "done"
+finish $FAILED
