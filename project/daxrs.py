@@ -3,12 +3,14 @@
 """daxrs: build, boot and test the FS DAX refcount series on emulated pmem.
 
   daxrs demo  [--variant V] [--pmem KIND]   build, boot on pmem, show DAX working
-  daxrs test  [--with-base] [--pmem KIND]   build, boot, run every test suite
+  daxrs test  [--with-base] [--record-baseline] [--pmem KIND]
+                                            build, boot, run every test suite
   daxrs build [base|series]                 only build a variant
   daxrs setup                               only install what the host needs
 
 Everything it builds or records lives under $DAXRS_CACHE (default
-~/.cache/daxrs); the repository itself is never written to.
+~/.cache/daxrs); the repository itself is only written to by
+`test --record-baseline` (project/baseline/).
 """
 
 import argparse
@@ -797,9 +799,47 @@ def run_tests(variant, tools, pmem):
     return kern, res, rows, bad
 
 
+BASELINE = os.path.join(PROJECT, "baseline")
+
+
+def read_tsv(path):
+    rows = []
+    with open(path, errors="replace") as f:
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) >= 3:
+                rows.append((parts[0], parts[1], parts[2], parts[3] if len(parts) > 3 else ""))
+    return rows
+
+
+def record_baseline(kern, res, rows, pmem):
+    """Write the base run into project/baseline/ (asked for explicitly)."""
+    os.makedirs(BASELINE, exist_ok=True)
+    write_tsv(os.path.join(BASELINE, f"base-{pmem}.tsv"), rows)
+    n = summarize(rows)
+    with open(os.path.join(BASELINE, f"base-{pmem}.md"), "w") as f:
+        f.write(f"# Baseline: the unpatched base, `./daxrs test` with {pmem} pmem\n\n"
+                f"Kernel {kern['release']} ({read_pin()['package']} "
+                f"{read_pin()['version']}), recorded "
+                f"{datetime.date.today().isoformat()} with `./daxrs test --record-baseline"
+                f"{'' if pmem == 'memmap' else ' --pmem ' + pmem}`.\n"
+                f"Every later run of the series is compared with `base-{pmem}.tsv`.\n\n"
+                f"**{n['pass']} passed, {n['fail']} failed, {n['skip']} skipped**\n\n"
+                "| suite | test | result | detail |\n|---|---|---|---|\n")
+        kunit = summarize([r for r in rows if r[0] == "kunit"])
+        for r in rows:
+            if r[0] != "kunit":
+                f.write(f"| {r[0]} | {r[1]} | {r[2]} | {r[3][:120]} |\n")
+        f.write(f"| kunit | all cases (pass/fail/skip) | {kunit['pass']}/{kunit['fail']}/"
+                f"{kunit['skip']} | |\n")
+    say(f"baseline recorded in {os.path.relpath(BASELINE, REPO)}/base-{pmem}.{{tsv,md}}")
+
+
 def cmd_test(args):
     t0 = now()
     tools = ensure_host()
+    if args.record_baseline:
+        args.with_base = True
     variants = ["base", "series"] if args.with_base else ["series"]
     results = {}
     for v in variants:
@@ -813,14 +853,23 @@ def cmd_test(args):
             print(f"\nkernel log of {v}: " + f"{len(bad)} bad line(s):\n" +
                   "\n".join("    " + x for x in bad[:30]))
     series_rows = results[variants[-1]][2]
+    if args.record_baseline:
+        kern, res, rows, _ = results["base"]
+        record_baseline(kern, res, rows, args.pmem)
     if args.with_base:
-        table, new_fail = compare_table(results["base"][2], series_rows)
+        base_rows, what = results["base"][2], "base (this run)"
+    else:
+        committed = os.path.join(BASELINE, f"base-{args.pmem}.tsv")
+        base_rows, what = (read_tsv(committed), "base (project/baseline)") \
+            if os.path.exists(committed) else (None, None)
+    if base_rows is not None:
+        table, new_fail = compare_table(base_rows, series_rows)
         out = os.path.join(CACHE, "results", "base-vs-series.md")
         with open(out, "w") as f:
             f.write(table + "\n")
-        print("\n######## base vs series\n" + table)
+        print(f"\n######## {what} vs series\n" + table)
         if new_fail:
-            print("\nnew failures in series: " + ", ".join(new_fail))
+            print("\nnew failures in series (they pass on the base): " + ", ".join(new_fail))
     n = summarize(series_rows)
     failed = n["fail"]
     print(f"\n(total time {fmt_secs(now() - t0)})")
@@ -841,6 +890,8 @@ def main():
     t = sub.add_parser("test", help="build, boot and run every test suite")
     t.add_argument("--with-base", action="store_true",
                    help="also build and test the unpatched base; print both side by side")
+    t.add_argument("--record-baseline", action="store_true",
+                   help="run the base as well and write its results into project/baseline/")
     t.add_argument("--pmem", choices=sorted(PMEM_LAYOUTS), default="memmap")
     args = ap.parse_args()
     os.makedirs(CACHE, exist_ok=True)
