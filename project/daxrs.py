@@ -7,6 +7,8 @@
                                             build, boot, run every test suite
   daxrs build [base|series]                 only build a variant
   daxrs setup                               only install what the host needs
+  daxrs series materialise|export|emit|lint|bisect
+                                            work on the series (see README.md)
 
 Everything it builds or records lives under $DAXRS_CACHE (default
 ~/.cache/daxrs); the repository itself is only written to by
@@ -16,7 +18,6 @@ Everything it builds or records lives under $DAXRS_CACHE (default
 import argparse
 import datetime
 import hashlib
-import json
 import os
 import re
 import shlex
@@ -25,6 +26,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -44,6 +46,9 @@ VARIANTS = ("base", "series")
 LLVM_SUFFIX = "-14"
 RUSTC = "/usr/bin/rustc"
 RUSTDOC = "/usr/bin/rustdoc"
+# Debian's, matching RUSTC (a rustup clippy-driver earlier in PATH is not)
+CLIPPY_DRIVER = "/usr/bin/clippy-driver"
+RUSTFMT = "/usr/bin/rustfmt"
 BINDGEN_VERSION = "0.73.2"
 VNG_VERSION = "1.42"
 
@@ -54,6 +59,9 @@ HOST_NEEDS = [
     ("llvm-ar" + LLVM_SUFFIX, "llvm-14"),
     ("/usr/lib/llvm-14/lib/libclang.so", "libclang-14-dev"),
     (RUSTC, "rustc-web"),
+    (CLIPPY_DRIVER, "rust-web-clippy"),
+    (RUSTFMT, "rustfmt-web"),
+    ("perl", "perl"),
     ("/usr/lib/rustlib/src/rust/library/core/src/lib.rs", "rust-web-src"),
     ("ccache", "ccache"),
     ("flex", "flex"),
@@ -269,96 +277,218 @@ def ensure_base():
                    f"{pin['version']}, or set DAXRS_ALLOW_UNPINNED_BASE=1 to try anyway.")
     if os.path.exists(stamp):
         with open(stamp) as f:
-            if f.read().strip() == digest:
-                return base
+            have_stamp = f.read().split()
+        if have_stamp[:1] == [digest]:
+            if have_stamp[1:] != [BASE_LAYOUT]:
+                # An older cache: give the same tree the deterministic commit.
+                commit_base(base, pin)
+                with open(stamp, "w") as f:
+                    f.write(f"{digest} {BASE_LAYOUT}\n")
+            return base
     say(f"extracting the base tree from {tarball} into {base}")
     t0 = now()
     if os.path.exists(base):
         shutil.rmtree(base)
     os.makedirs(base)
-    run(["tar", "-xJf", tarball, "-C", base, "--strip-components=1"])
-    git(base, "init", "-q", "-b", "pristine")
-    # Debian's .gitignore ignores the whole top level: add everything.
-    git(base, "add", "-A", "-f")
-    git(base, "commit", "-q", "-m", f"Linux {pin['kernelversion']} "
-        f"({pin['package']} {pin['version']})")
-    git(base, "tag", "-f", "base")
+    extract_base(tarball, base)
+    commit_base(base, pin)
     with open(stamp, "w") as f:
-        f.write(digest + "\n")
+        f.write(f"{digest} {BASE_LAYOUT}\n")
     say(f"base tree ready ({fmt_secs(now() - t0)})")
     return base
 
 
+# The base commit is made with fixed names and dates, so the base (and with
+# it every series commit) has the same commit ID on every machine: the
+# "base-commit:" of an emitted series means the same thing everywhere.
+BASE_LAYOUT = "layout2"
+BASE_DATE = "2025-01-01T00:00:00+0000"
+
+
+def extract_base(tarball, dest):
+    run(["tar", "-xJf", tarball, "-C", dest, "--strip-components=1"])
+    git(dest, "init", "-q", "-b", "pristine")
+    # Debian's .gitignore ignores the whole top level: add everything.
+    git(dest, "add", "-A", "-f")
+
+
+def commit_base(repo, pin):
+    """Commit what is in the index (or re-commit HEAD's tree) as tag 'base'."""
+    has_head = subprocess.run(["git", "-C", repo, "rev-parse", "-q", "--verify", "HEAD"],
+                              capture_output=True).returncode == 0
+    tree = git(repo, "rev-parse", "HEAD^{tree}").strip() if has_head else \
+        git(repo, "write-tree").strip()
+    env = {"GIT_AUTHOR_DATE": BASE_DATE, "GIT_COMMITTER_DATE": BASE_DATE}
+    commit = git(repo, "commit-tree", tree, "-m",
+                 f"Linux {pin['kernelversion']} ({pin['package']} {pin['version']})\n\n"
+                 f"The pinned base of the series: {os.path.basename(pin['tarball'])}\n"
+                 f"sha256 {pin['sha256']}\n", env=env).strip()
+    git(repo, "update-ref", "refs/heads/pristine", commit)
+    git(repo, "tag", "-f", "base", commit)
+    return commit
+
+
+# --------------------------------------------------------------------------
+# The series definition (project/series/) and its git form
+#
+# project/series/series lists the patches in order.  Each entry is a patch
+# file in this directory (mail format: subject, message with Signed-off-by,
+# and the diff of the files it changes that exist before it), followed by
+# indented lines that name the files it adds ("+ path") and, for the reader,
+# the files its diff changes ("~ path", rewritten by export).  Added files
+# live whole at their kernel-tree paths in the repository; a later patch
+# that changes such a file carries a diff against it.
+
+SERIES_DIR = os.path.join(PROJECT, "series")
+SERIES_FILE = os.path.join(SERIES_DIR, "series")
+# Repository paths that belong to the tooling, never to the kernel tree.
+TOOLING = ("README.md", "daxrs", "project/", ".ci/", ".git/", ".gitignore")
+SERIES_HEADER = """\
+# The FS DAX refcount series, in order; `./daxrs series` materialises,
+# exports, emits and lints it (see README.md, "Working on the series").
+#
+#   NNNN-subject.patch      the patch: mail headers, message, the diff of the
+#                           files it changes (git am format)
+#       + path              a file the patch adds; it lives whole at that
+#                           kernel-tree path in this repository
+#       ~ path              a file the patch's diff changes (informational)
+"""
+
+
+def read_series():
+    """[(patch file name, [added paths])] from project/series/series."""
+    entries = []
+    with open(SERIES_FILE) as f:
+        for n, raw in enumerate(f, 1):
+            line = raw.split("#", 1)[0].rstrip()
+            if not line.strip():
+                continue
+            where = f"project/series/series:{n}"
+            if not line[0].isspace():
+                name = line.strip()
+                if not os.path.exists(os.path.join(SERIES_DIR, name)):
+                    raise Fail(f"{where} lists {name}, which is not in project/series/")
+                entries.append((name, []))
+                continue
+            kind, _, path = line.strip().partition(" ")
+            path = path.strip()
+            if kind not in "+~" or not path or not entries:
+                raise Fail(f"{where}: expected '+ path' or '~ path' under a patch, "
+                           f"got {line.strip()!r}")
+            if kind == "+":
+                if path.startswith(TOOLING) or path.startswith("/") or ".." in path.split("/"):
+                    raise Fail(f"{where}: {path} is not a kernel-tree path of its own "
+                               f"(it is the tooling's, or leaves the tree)")
+                if not os.path.isfile(os.path.join(REPO, path)):
+                    raise Fail(f"{where}: {entries[-1][0]} adds {path}, but the "
+                               f"repository has no file at {path}")
+                entries[-1][1].append(path)
+    return entries
+
+
 def series_patches():
-    patches = []
-    sdir = os.path.join(PROJECT, "series")
-    with open(os.path.join(sdir, "series")) as f:
-        for line in f:
-            line = line.split("#", 1)[0].strip()
-            if line:
-                p = os.path.join(sdir, line)
-                if not os.path.exists(p):
-                    raise Fail(f"project/series/series lists {line}, which does not exist")
-                patches.append(p)
-    return patches
+    return [os.path.join(SERIES_DIR, name) for name, _ in read_series()]
+
+
+def mailinfo(patch, tmp):
+    """(headers, message, diff file) of a mail-format patch."""
+    msgf, difff = os.path.join(tmp, "msg"), os.path.join(tmp, "diff")
+    with open(patch) as stdin:
+        info = subprocess.run(["git", "mailinfo", "-u", msgf, difff], stdin=stdin,
+                              capture_output=True, text=True)
+    if info.returncode != 0:
+        raise Fail(f"{os.path.basename(patch)} is not a mail-format patch: "
+                   f"{info.stderr.strip()}")
+    hdr = dict(line.split(": ", 1) for line in info.stdout.splitlines() if ": " in line)
+    with open(msgf) as f:
+        body = f.read().strip()
+    for key in ("Author", "Email", "Subject", "Date"):
+        if not hdr.get(key):
+            raise Fail(f"{os.path.basename(patch)} has no {key}: it needs From:, Date: "
+                       f"and Subject: headers")
+    return hdr, body, difff
 
 
 def materialise_series(base):
-    """Commit the series onto the base and check it out at $CACHE/src/series.
+    """Commit the series onto the base (branch 'series') and check it out at
+    $CACHE/src/series.
 
-    The patches are applied to a private index (no work tree is touched), so
-    the checkout at the end rewrites only the files whose content changed and
-    an incremental build stays incremental."""
+    The commits are made in a private index (no work tree is touched) with
+    the author's date as the committer date, so the same series gives the
+    same commit IDs, and the checkout at the end rewrites only the files
+    whose content changed: incremental builds stay incremental."""
     tip = git(base, "rev-parse", "refs/tags/base^{commit}").strip()
+    entries = read_series()
     with tempfile.TemporaryDirectory() as tmp:
         env = {"GIT_INDEX_FILE": os.path.join(tmp, "index")}
         git(base, "read-tree", tip, env=env)
-        for patch in series_patches():
-            name = os.path.basename(patch)
-            info = subprocess.run(
-                ["git", "mailinfo", os.path.join(tmp, "msg"), os.path.join(tmp, "diff")],
-                stdin=open(patch), capture_output=True, text=True)
-            if info.returncode != 0:
-                raise Fail(f"patch {name} is not a mail-format patch: {info.stderr.strip()}")
-            hdr = dict(line.split(": ", 1) for line in info.stdout.splitlines() if ": " in line)
-            p = subprocess.run(["git", "-C", base, "apply", "--cached", "--whitespace=nowarn",
-                                os.path.join(tmp, "diff")],
-                               env=dict(os.environ, **env), capture_output=True, text=True)
-            if p.returncode != 0:
-                files = sorted(set(re.findall(r"error: (?:patch failed: )?([^:\s]+)", p.stderr)))
-                raise Fail(f"patch {name} does not apply to the pinned base + the patches "
-                           f"before it\n    files: {', '.join(files) or '?'}\n" +
-                           "\n".join("    " + x for x in p.stderr.strip().splitlines()[:10]) +
-                           f"\n    fix project/series/{name} (rebase it with git am -3 in "
-                           f"{base})")
+        for name, adds in entries:
+            hdr, body, difff = mailinfo(os.path.join(SERIES_DIR, name), tmp)
+            if os.path.getsize(difff):
+                p = subprocess.run(["git", "-C", base, "apply", "--cached",
+                                    "--whitespace=nowarn", difff],
+                                   env=dict(os.environ, **env), capture_output=True, text=True)
+                if p.returncode != 0:
+                    files = sorted(set(re.findall(r"error: (?:patch failed: )?([^:\s]+)",
+                                                  p.stderr)))
+                    raise Fail(
+                        f"patch {name} does not apply to the pinned base + the patches "
+                        f"before it\n    files: {', '.join(files) or '?'}\n" +
+                        "\n".join("    " + x for x in p.stderr.strip().splitlines()[:10]) +
+                        f"\n    rebase it: in {os.path.join(CACHE, 'src', 'series')}, "
+                        f"`git am -3 {os.path.join(SERIES_DIR, name)}` on the commit of the"
+                        f" patch before it, fix, then `./daxrs series export`")
+            for path in adds:
+                if git(base, "ls-files", "--", path, env=env).strip():
+                    raise Fail(f"patch {name} adds {path}, which the base + the patches "
+                               f"before it already have: list it as changed, not added")
+                src = os.path.join(REPO, path)
+                sha = git(base, "hash-object", "-w", "--path", path, src).strip()
+                mode = "100755" if os.access(src, os.X_OK) else "100644"
+                git(base, "update-index", "--add", "--cacheinfo", f"{mode},{sha},{path}",
+                    env=env)
             tree = git(base, "write-tree", env=env).strip()
-            with open(os.path.join(tmp, "msg")) as f:
-                body = f.read().strip()
-            msg = hdr.get("Subject", name) + ("\n\n" + body if body else "") + "\n"
-            aenv = dict(env, GIT_AUTHOR_NAME=hdr.get("Author", "unknown"),
-                        GIT_AUTHOR_EMAIL=hdr.get("Email", ""),
-                        GIT_AUTHOR_DATE=hdr.get("Date", ""))
-            tip = git(base, "commit-tree", tree, "-p", tip, "-m", msg, env=aenv).strip()
+            ident = {"GIT_AUTHOR_NAME": hdr["Author"], "GIT_AUTHOR_EMAIL": hdr["Email"],
+                     "GIT_AUTHOR_DATE": hdr["Date"], "GIT_COMMITTER_NAME": hdr["Author"],
+                     "GIT_COMMITTER_EMAIL": hdr["Email"], "GIT_COMMITTER_DATE": hdr["Date"]}
+            msg = hdr["Subject"] + ("\n\n" + body if body else "") + "\n"
+            tip = git(base, "commit-tree", tree, "-p", tip, "-m", msg,
+                      env=dict(env, **ident)).strip()
+    prev = subprocess.run(["git", "-C", base, "rev-parse", "-q", "--verify",
+                           "refs/heads/series"], capture_output=True, text=True).stdout.strip()
     git(base, "update-ref", "refs/heads/series", tip)
+    wt = series_worktree(base)
+    head = git(wt, "rev-parse", "HEAD").strip()
+    if head != tip:
+        # The work tree is where the series is edited with git: never throw
+        # away commits or changes made there.
+        if head != prev or git(wt, "status", "--porcelain", "--untracked-files=no").strip():
+            keep = f"refs/daxrs/saved/{datetime.datetime.now():%Y%m%d-%H%M%S}"
+            git(base, "update-ref", keep, head)
+            git(wt, "stash", "-q")
+            say(f"the series work tree had commits or changes that are not in "
+                f"project/series (run `./daxrs series export` to keep them): HEAD saved "
+                f"as {keep}, changes in `git stash`")
+        git(wt, "checkout", "-q", "-f", "--detach", tip)
+    n = len(entries)
+    say(f"series: {n} patch{'es' if n != 1 else ''} on the base, tip {tip[:12]}")
+    return wt
+
+
+def series_worktree(base):
     wt = os.path.join(CACHE, "src", "series")
     if not os.path.exists(os.path.join(wt, ".git")):
         if os.path.exists(wt):
             shutil.rmtree(wt)
         git(base, "worktree", "prune")
         say("creating the series work tree")
-        git(base, "worktree", "add", "-q", "--detach", wt, tip)
-    else:
-        git(wt, "checkout", "-q", "-f", "--detach", tip)
-        git(wt, "clean", "-q", "-fdx")
-    n = len(series_patches())
-    say(f"series: {n} patch{'es' if n != 1 else ''} on the base, tip {tip[:12]}")
+        git(base, "worktree", "add", "-q", "--detach", wt, "refs/heads/series")
     return wt
 
 
 def source_tree(variant):
     base = ensure_base()
     return base if variant == "base" else materialise_series(base)
-
 
 # --------------------------------------------------------------------------
 # Building
@@ -367,6 +497,7 @@ def make_cmd(src, out, tools, *targets):
     cc = f"ccache clang{LLVM_SUFFIX}"
     return ["make", "-C", src, f"O={out}", f"-j{JOBS}", f"LLVM={LLVM_SUFFIX}",
             f"CC={cc}", f"RUSTC={RUSTC}", f"RUSTDOC={RUSTDOC}",
+            f"CLIPPY_DRIVER={CLIPPY_DRIVER}", f"RUSTFMT={RUSTFMT}",
             f"BINDGEN={tools['bindgen']}"] + list(targets)
 
 
@@ -417,12 +548,21 @@ def configure(src, out, tools):
         shutil.copy(new, cur)
 
 
-STEP_RE = re.compile(r"^\s+(CC|RUSTC|RUSTC L|LD|AR|AS|BINDGEN|EXPORTS|HOSTCC|"
+STEP_RE = re.compile(r"^\s+(CC|RUSTC|RUSTC L|CLIPPY|CLIPPY L|LD|AR|AS|BINDGEN|EXPORTS|HOSTCC|"
                      r"CC \[M\]|LD \[M\]|BTF|OBJCOPY|GEN|UPD|CALL)\s+(\S+)")
 
 
-def build(variant, tools):
+def build(variant, tools, lint=False):
+    """Build a variant; the series is built with CLIPPY=1 (clippy-driver in
+    place of rustc: the same objects, plus lints).  lint: recompile the
+    series' own Rust files so that their clippy findings are in this log."""
     src = source_tree(variant)
+    extra = ["CLIPPY=1"] if variant == "series" else []
+    if lint and variant == "series":
+        added, changed = series_files()
+        for p in added + changed:
+            if p.endswith(".rs"):
+                os.utime(os.path.join(src, p))
     out = os.path.join(CACHE, "out", variant)
     log = os.path.join(out, "build.log")
     say(f"configuring {variant} (allnoconfig + project/config/test-kernel.config)")
@@ -434,23 +574,33 @@ def build(variant, tools):
     say(f"building {variant} in {out} with {JOBS} jobs (log: {log})")
     t0 = now()
     env = build_env()
-    steps = 0
-    last = ""
-    last_print = now()
+    state = {"steps": 0, "last": "starting"}
+    done = threading.Event()
+
+    def ticker():
+        # Every 30 s, whether or not make prints: rustc works silently for
+        # minutes on the kernel crate.
+        while not done.wait(30):
+            st = state["steps"]
+            pct = f" ~{min(99, 100 * st // expected)}%" if expected else ""
+            say(f"  {variant}: {st} steps{pct}, {fmt_secs(now() - t0)}, at {state['last']}")
+
     with open(log, "w") as logf:
-        p = subprocess.Popen(make_cmd(src, out, tools), env=env, stdout=subprocess.PIPE,
+        p = subprocess.Popen(make_cmd(src, out, tools, *extra), env=env,
+                             stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True, errors="replace")
+        tick = threading.Thread(target=ticker, daemon=True)
+        tick.start()
         for line in p.stdout:
             logf.write(line)
             m = STEP_RE.match(line)
             if m:
-                steps += 1
-                last = f"{m.group(1)} {m.group(2)}"
-            if now() - last_print >= 20:
-                last_print = now()
-                pct = f" ~{min(99, 100 * steps // expected)}%" if expected else ""
-                say(f"  {variant}: {steps} steps{pct}, {fmt_secs(now() - t0)}, at {last}")
+                state["steps"] += 1
+                state["last"] = f"{m.group(1)} {m.group(2)}"
         rc = p.wait()
+        done.set()
+        tick.join()
+    steps = state["steps"]
     if rc != 0:
         with open(log, errors="replace") as f:
             lines = f.read().splitlines()
@@ -465,7 +615,7 @@ def build(variant, tools):
                    "\n".join("    " + x for x in (shown or lines[-25:])[:40]) +
                    f"\n    full log: {log}")
     with open(stepsfile, "w") as f:
-        f.write(str(max(steps, expected if steps < 50 else steps)))
+        f.write(str(max(steps, expected)))  # the cold build sets the scale
     # Modules staged for the guest (it bind-mounts this over /lib/modules).
     modroot = os.path.join(out, "modroot")
     if os.path.exists(modroot):
@@ -607,8 +757,11 @@ def boot(kern, mode, pmem, timeout, label):
     progress = os.path.join(res, "progress")
     seen = ""
     with open(console, "w") as con:
+        # vng runs its helpers (virtme-run, ...) from PATH: put its venv first
+        venv_bin = os.path.dirname(tool_paths()["vng"])
+        env = dict(os.environ, PATH=venv_bin + os.pathsep + os.environ.get("PATH", ""))
         p = subprocess.Popen(cmd, stdout=con, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                             cwd=REPO, start_new_session=True)
+                             cwd=REPO, start_new_session=True, env=env)
         while p.poll() is None:
             time.sleep(2)
             if os.path.exists(progress):
@@ -643,7 +796,10 @@ def boot(kern, mode, pmem, timeout, label):
 BAD_LOG = re.compile(
     r"(\bOops\b|\bBUG:|kernel BUG at|WARNING:|\bKASAN\b|\bUBSAN\b|"
     r"possible (recursive|circular) locking|inconsistent lock state|"
-    r"lockdep|suspicious RCU usage|rcu: INFO: .*stall|self-detected stall|"
+    r"DEBUG_LOCKS_WARN_ON|possible irq lock inversion|bad unlock balance|"
+    r"lock held when returning|trying to register non-static key|"
+    r"turning off the locking correctness validator|suspicious RCU usage|"
+    r"rcu: INFO: .*stall|self-detected stall|"
     r"blocked for more than \d+ seconds|soft lockup|hard LOCKUP|"
     r"Kernel panic|general protection fault|Call Trace:)")
 
@@ -759,6 +915,344 @@ def compare_table(base_rows, series_rows):
 
 
 # --------------------------------------------------------------------------
+# Working on the series: export, emit, lint
+
+def slug(subject):
+    """git format-patch's file name for a subject."""
+    s = re.sub(r"[^A-Za-z0-9._]+", "-", subject).strip("-.")
+    return re.sub(r"\.+", ".", s)[:52].rstrip("-.")
+
+
+def series_commits(wt):
+    """The commits of the series work tree, oldest first, checked to be a
+    straight line on the base."""
+    base = git(wt, "rev-parse", "refs/tags/base^{commit}").strip()
+    if subprocess.run(["git", "-C", wt, "merge-base", "--is-ancestor", base, "HEAD"]
+                      ).returncode != 0:
+        raise Fail(f"HEAD of {wt} is not on the base (tag 'base'): rebase it onto 'base'")
+    if git(wt, "rev-list", "--merges", f"{base}..HEAD").strip():
+        raise Fail(f"the series in {wt} has merge commits: a patch series is a line")
+    return [c for c in git(wt, "rev-list", "--reverse", f"{base}..HEAD").split() if c]
+
+
+def commit_patch(wt, c, added, changed):
+    """The mail-format patch of commit c: message and the diff of `changed`."""
+    fmt = "%an%x00%ae%x00%aD%x00%s%x00%b"
+    an, ae, ad, subject, body = git(wt, "log", "-1", f"--format={fmt}", c).split("\x00")
+    out = ["From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001",
+           f"From: {an} <{ae}>", f"Date: {ad}", f"Subject: [PATCH] {subject}",
+           "MIME-Version: 1.0", "Content-Type: text/plain; charset=UTF-8",
+           "Content-Transfer-Encoding: 8bit", "", body.strip(), "---"]
+    if added:
+        out.append("Adds (whole files, at their kernel-tree paths in the repository):")
+        out += [f"  {p}" for p in added]
+    if changed:
+        out.append(git(wt, "diff", "--no-renames", "--stat=72", f"{c}^", c, "--",
+                       *changed).rstrip())
+        out.append("")
+        out.append(git(wt, "diff", "--no-renames", "--binary", f"{c}^", c, "--",
+                       *changed).rstrip("\n"))
+    return "\n".join(out) + "\n"
+
+
+def cmd_series_export(args):
+    """Write the commits of the series work tree back into project/series and
+    the added files, replacing what was there."""
+    base = ensure_base()
+    wt = series_worktree(base)
+    if git(wt, "status", "--porcelain", "--untracked-files=no").strip():
+        raise Fail(f"{wt} has uncommitted changes: commit them (git commit --fixup, "
+                   f"--amend, ...) before exporting")
+    commits = series_commits(wt)
+    old = read_series()
+    entries, files = [], {}
+    for i, c in enumerate(commits, 1):
+        subject = git(wt, "log", "-1", "--format=%s", c).strip()
+        added, changed = [], []
+        raw = git(wt, "diff-tree", "-r", "--no-renames", "--name-status", "-z",
+                  f"{c}^", c).split("\x00")
+        for st, path in zip(raw[0::2], raw[1::2]):
+            if st == "A":
+                if path.startswith(TOOLING):
+                    raise Fail(f"commit {c[:12]} ({subject}) adds {path}, a path the "
+                               f"repository keeps for its tooling: the series cannot add it")
+                added.append(path)
+            else:
+                changed.append(path)
+        name = f"{i:04d}-{slug(subject)}.patch"
+        files[name] = commit_patch(wt, c, added, changed)
+        entries.append((name, added, changed, c))
+    # Files the old definition added and the new one does not: remove them.
+    new_added = {p for e in entries for p in e[1]}
+    for _, adds in old:
+        for p in adds:
+            if p not in new_added and os.path.exists(os.path.join(REPO, p)):
+                os.unlink(os.path.join(REPO, p))
+                d = os.path.dirname(os.path.join(REPO, p))
+                while d != REPO and os.path.isdir(d) and not os.listdir(d):
+                    os.rmdir(d)
+                    d = os.path.dirname(d)
+    for name, _ in old:
+        if name not in files:
+            os.unlink(os.path.join(SERIES_DIR, name))
+    for name, added, changed, c in entries:
+        with open(os.path.join(SERIES_DIR, name), "w") as f:
+            f.write(files[name])
+        for p in added:
+            dst = os.path.join(REPO, p)
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            mode = git(wt, "ls-tree", c, "--", p).split()[0]
+            with open(dst, "wb") as f:
+                f.write(subprocess.run(["git", "-C", wt, "cat-file", "blob", f"{c}:{p}"],
+                                       capture_output=True, check=True).stdout)
+            os.chmod(dst, 0o755 if mode == "100755" else 0o644)
+    with open(SERIES_FILE, "w") as f:
+        f.write(SERIES_HEADER)
+        for name, added, changed, _ in entries:
+            f.write("\n" + name + "\n")
+            f.writelines(f"\t+ {p}\n" for p in added)
+            f.writelines(f"\t~ {p}\n" for p in changed)
+    git(base, "update-ref", "refs/heads/series", git(wt, "rev-parse", "HEAD").strip())
+    say(f"exported {len(entries)} patch{'es' if len(entries) != 1 else ''} to "
+        f"project/series ({len(new_added)} added files at their kernel-tree paths); "
+        f"review with `git -C {REPO} diff --stat`")
+    return 0
+
+
+def cmd_series_materialise(args):
+    base = ensure_base()
+    wt = materialise_series(base)
+    print(git(wt, "log", "--oneline", "refs/tags/base~0..HEAD").rstrip() or "(no patches)")
+    say(f"series work tree: {wt} (branch 'series' of {base}; tag 'base' is the pinned "
+        f"base). Edit with git there, then `./daxrs series export`.")
+    return 0
+
+
+COVER = os.path.join(SERIES_DIR, "cover-letter")
+
+
+def read_cover():
+    """(headers, blurb) of project/series/cover-letter."""
+    with open(COVER) as f:
+        head, _, blurb = f.read().partition("\n\n")
+    hdr = dict(line.split(": ", 1) for line in head.splitlines() if ": " in line)
+    for key in ("Subject", "Version"):
+        if key not in hdr:
+            raise Fail(f"project/series/cover-letter has no '{key}:' header")
+    return hdr, blurb.strip()
+
+
+def latest_table():
+    """The latest base-vs-series table of the test command, or the committed
+    baseline when there is none."""
+    path = os.path.join(CACHE, "results", "base-vs-series.md")
+    if os.path.exists(path):
+        when = datetime.datetime.fromtimestamp(os.path.getmtime(path)).strftime("%Y-%m-%d")
+        return f"Test results (`./daxrs test --with-base`, {when}):\n\n" + open(path).read()
+    return "(no test table yet: run `./daxrs test --with-base`)\n"
+
+
+def emit(out, check=True):
+    """git format-patch of the series with a cover letter into `out`, then
+    (check) git am onto a fresh extraction of the pinned base."""
+    base = ensure_base()
+    wt = materialise_series(base)
+    commits = series_commits(wt)
+    if not commits:
+        raise Fail("the series is empty: nothing to emit")
+    hdr, blurb = read_cover()
+    pin = read_pin()
+    version = int(hdr["Version"])
+    if os.path.exists(out):
+        shutil.rmtree(out)
+    os.makedirs(out)
+    cmd = ["format-patch", "-q", "-o", out, "--cover-letter", "--base=refs/tags/base",
+           "--thread=shallow", "--no-renames", f"--subject-prefix={hdr.get('Prefix', 'PATCH')}"]
+    if version > 1:
+        cmd.append(f"-v{version}")
+    git(wt, *cmd, "refs/tags/base..HEAD")
+    patches = sorted(glob_patches(out))
+    cover = patches[0]
+    text = open(cover).read()
+    body = (blurb + "\n\n" + f"Base: Linux {pin['kernelversion']} as Debian ships it "
+            f"({pin['package']} {pin['version']},\n{os.path.basename(pin['tarball'])} "
+            f"sha256 {pin['sha256']}).\n\n" + latest_table())
+    if "Change-Id" in hdr:
+        text = text.replace("base-commit:", f"change-id: {hdr['Change-Id']}\nbase-commit:")
+    text = text.replace("*** SUBJECT HERE ***", hdr["Subject"]).replace("*** BLURB HERE ***",
+                                                                        body.rstrip())
+    with open(cover, "w") as f:
+        f.write(text)
+    say(f"emitted {len(patches) - 1} patches and a cover letter (v{version}) into {out}")
+    if check:
+        check_am(patches[1:], git(wt, "rev-parse", "HEAD^{tree}").strip())
+    return patches
+
+
+def glob_patches(out):
+    return [os.path.join(out, x) for x in os.listdir(out) if x.endswith(".patch")]
+
+
+def check_am(patches, want_tree):
+    """git am the patches onto a fresh extraction of the pinned tarball; the
+    result must be the series tree the test command built and booted."""
+    pin = read_pin()
+    with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+        say(f"checking: git am onto a fresh extraction of {pin['tarball']}")
+        extract_base(pin["tarball"], tmp)
+        commit_base(tmp, pin)
+        git(tmp, "reset", "-q")
+        p = subprocess.run(["git", "-C", tmp, "am", "-q"] + patches, capture_output=True,
+                           text=True, env=dict(os.environ, GIT_COMMITTER_NAME="daxrs",
+                                               GIT_COMMITTER_EMAIL="daxrs@localhost"))
+        if p.returncode != 0:
+            raise Fail("the emitted series does not apply with git am onto a fresh base:\n" +
+                       "\n".join("    " + x for x in (p.stdout + p.stderr).splitlines()[:15]))
+        got = git(tmp, "rev-parse", "HEAD^{tree}").strip()
+        if got != want_tree:
+            raise Fail(f"git am gave tree {got}, the series tree is {want_tree}: the "
+                       f"emitted mail loses something (binary files? modes?)")
+    say(f"git am: {len(patches)} patches applied cleanly; the tree is the series tree "
+        f"({want_tree[:12]})")
+
+
+def cmd_series_emit(args):
+    hdr, _ = read_cover()
+    out = args.output or os.path.join(CACHE, "outgoing", f"v{hdr['Version']}")
+    patches = emit(out, check=not args.no_check)
+    for p in patches:
+        print("  " + p)
+    return 0
+
+
+def series_files():
+    """(added, changed): the kernel-tree paths the series adds and changes."""
+    added, changed = [], []
+    for name, adds in read_series():
+        added += adds
+    base = ensure_base()
+    for path in git(base, "diff", "--no-renames", "--name-only", "refs/tags/base",
+                    "refs/heads/series").split("\n"):
+        if path and path not in added:
+            changed.append(path)
+    return added, changed
+
+
+def checkpatch_rows(base):
+    """checkpatch --strict, run from the base tree, on every emitted patch."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        patches = emit(tmp, check=False)[1:] if read_series() else []
+        for p in patches:
+            r = subprocess.run(["perl", "scripts/checkpatch.pl", "--strict", "--no-color",
+                                "--show-types", p], cwd=base, capture_output=True, text=True)
+            m = re.search(r"total: (\d+) errors, (\d+) warnings, (\d+) checks", r.stdout)
+            name = os.path.basename(p)
+            if not m:
+                rows.append(("lint", f"checkpatch --strict {name}", "fail",
+                             "checkpatch did not run: " + (r.stderr or r.stdout)[-200:]))
+                continue
+            findings = [x for x in r.stdout.splitlines()
+                        if re.match(r"(ERROR|WARNING|CHECK):", x)]
+            ok = m.groups() == ("0", "0", "0")
+            rows.append(("lint", f"checkpatch --strict {name}", "pass" if ok else "fail",
+                         f"{m.group(1)} errors, {m.group(2)} warnings, {m.group(3)} checks: "
+                         + " | ".join(findings[:4]) if not ok else ""))
+    if not patches:
+        rows.append(("lint", "checkpatch --strict (the series is empty)", "skip", ""))
+    return rows
+
+
+def rustfmt_rows(kern, tools):
+    """make rustfmtcheck on the series tree; findings in files the series
+    adds or changes fail, the base's own are only counted."""
+    added, changed = series_files()
+    mine = {p for p in added + changed if p.endswith(".rs")}
+    r = subprocess.run(make_cmd(kern["src"], kern["out"], tools, "rustfmtcheck"),
+                       env=build_env(), capture_output=True, text=True)
+    diffs = set()
+    for m in re.finditer(r"^Diff in (\S+?)(?::\d+|\s+at line \d+)", r.stdout + r.stderr, re.M):
+        diffs.add(os.path.relpath(m.group(1), kern["src"]))
+    bad = sorted(diffs & mine)
+    other = len(diffs - mine)
+    note = f" (the base itself has {other} file(s) rustfmt would change)" if other else ""
+    if not mine:
+        return [("lint", "make rustfmtcheck (Rust files of the series)", "skip",
+                 "the series has no Rust files yet" + note)]
+    return [("lint", "make rustfmtcheck (Rust files of the series)",
+             "fail" if bad else "pass",
+             ("not formatted: " + ", ".join(bad) if bad else
+              f"{len(mine)} file(s) formatted") + note)]
+
+
+CLIPPY_RE = re.compile(r"^(warning|error)(\[\w+\])?: (.*)\n(?:.*\n){0,3}?\s*--> ([^:\s]+):(\d+)",
+                       re.M)
+
+
+def clippy_rows(kern):
+    """Clippy findings (the series builds with CLIPPY=1) in the series' Rust
+    files, from the build log of a build that recompiled them."""
+    added, changed = series_files()
+    mine = {p for p in added + changed if p.endswith(".rs")}
+    if not mine:
+        return [("lint", "CLIPPY=1 (Rust files of the series)", "skip",
+                 "the series has no Rust files yet")]
+    log = open(os.path.join(kern["out"], "build.log"), errors="replace").read()
+    found = []
+    for m in CLIPPY_RE.finditer(log):
+        path = os.path.relpath(os.path.normpath(os.path.join(kern["out"], m.group(4))),
+                               kern["src"]) if not m.group(4).startswith("/") else \
+            os.path.relpath(m.group(4), kern["src"])
+        if path in mine:
+            found.append(f"{path}:{m.group(5)}: {m.group(3)}")
+    return [("lint", "CLIPPY=1 (Rust files of the series)", "fail" if found else "pass",
+             " | ".join(sorted(set(found))[:5]) if found else f"{len(mine)} file(s) clean")]
+
+
+def cmd_series_lint(args):
+    tools = ensure_host()
+    base = ensure_base()
+    kern = build("series", tools, lint=True)
+    rows = checkpatch_rows(base) + rustfmt_rows(kern, tools) + clippy_rows(kern)
+    print_tables(rows)
+    n = summarize(rows)
+    print(f"{n['pass']} passed, {n['fail']} failed, {n['skip']} skipped")
+    return 1 if n["fail"] else 0
+
+
+def cmd_series_bisect(args):
+    """Build the test config after each patch, incrementally, in its own
+    build dir: every patch must build on its own."""
+    tools = ensure_host()
+    base = ensure_base()
+    wt = materialise_series(base)
+    commits = series_commits(wt)
+    bwt = os.path.join(CACHE, "src", "bisect")
+    if not os.path.exists(os.path.join(bwt, ".git")):
+        git(base, "worktree", "prune")
+        git(base, "worktree", "add", "-q", "--detach", bwt, "refs/tags/base")
+    out = os.path.join(CACHE, "out", "bisect")
+    failed = []
+    for i, c in enumerate(commits, 1):
+        subject = git(wt, "log", "-1", "--format=%s", c).strip()
+        git(bwt, "checkout", "-q", "-f", "--detach", c)
+        say(f"bisect check {i}/{len(commits)}: {subject}")
+        configure(bwt, out, tools)
+        log = os.path.join(out, f"build-{i:04d}.log")
+        with open(log, "w") as logf:
+            rc = subprocess.run(make_cmd(bwt, out, tools, "CLIPPY=1"), env=build_env(),
+                                stdout=logf, stderr=subprocess.STDOUT).returncode
+        if rc != 0:
+            failed.append(f"{i:04d} {subject} (log: {log})")
+            say(f"  does NOT build: {log}")
+    if failed:
+        raise Fail("patches that do not build on their own:\n" +
+                   "\n".join("    " + x for x in failed))
+    say(f"all {len(commits)} patches build on their own")
+    return 0
+
+
+# --------------------------------------------------------------------------
 # Commands
 
 def cmd_setup(args):
@@ -791,10 +1285,13 @@ def cmd_demo(args):
 
 
 def run_tests(variant, tools, pmem):
-    kern = build(variant, tools)
+    kern = build(variant, tools, lint=True)
     res, _ = boot(kern, "test", pmem,
                   int(os.environ.get("DAXRS_BOOT_TIMEOUT", "2400")), "test suites")
     rows, bad = collect(res)
+    if variant == "series":
+        say("linting the series: checkpatch --strict, rustfmtcheck, clippy")
+        rows += checkpatch_rows(ensure_base()) + rustfmt_rows(kern, tools) + clippy_rows(kern)
     write_tsv(os.path.join(res, "rows.tsv"), rows)
     return kern, res, rows, bad
 
@@ -893,9 +1390,25 @@ def main():
     t.add_argument("--record-baseline", action="store_true",
                    help="run the base as well and write its results into project/baseline/")
     t.add_argument("--pmem", choices=sorted(PMEM_LAYOUTS), default="memmap")
+    sr = sub.add_parser("series", help="work on the series: materialise, export, emit, "
+                        "lint, bisect").add_subparsers(dest="action", required=True)
+    sr.add_parser("materialise", help="commit the series onto the base in "
+                  "$DAXRS_CACHE/src/series (git log/rebase -i/--fixup/bisect work there)")
+    sr.add_parser("export", help="write the commits of $DAXRS_CACHE/src/series back "
+                  "into project/series and the added files")
+    e = sr.add_parser("emit", help="git format-patch with a cover letter, checked with "
+                      "git am onto a fresh base")
+    e.add_argument("-o", "--output", help="directory (default $DAXRS_CACHE/outgoing/vN)")
+    e.add_argument("--no-check", action="store_true", help="skip the git am check")
+    sr.add_parser("lint", help="checkpatch --strict, make rustfmtcheck, CLIPPY=1")
+    sr.add_parser("bisect", help="build the test config after every patch (slow)")
     args = ap.parse_args()
     os.makedirs(CACHE, exist_ok=True)
     try:
+        if args.cmd == "series":
+            return {"materialise": cmd_series_materialise, "export": cmd_series_export,
+                    "emit": cmd_series_emit, "lint": cmd_series_lint,
+                    "bisect": cmd_series_bisect}[args.action](args)
         return {"setup": cmd_setup, "build": cmd_build, "demo": cmd_demo,
                 "test": cmd_test}[args.cmd](args)
     except Fail as e:

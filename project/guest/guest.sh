@@ -53,11 +53,11 @@ namespaces from memmap=, found ${#NS[@]}. Kernel command line: $(cat /proc/cmdli
     ndctl list -RN: $(ndctl list -RN 2>&1 | tr '\n' ' ')
     /proc/iomem: $(grep -i persistent /proc/iomem | tr '\n' ';')"
 	for i in 0 1; do
-		ndctl create-namespace -q -f -e "${NS[$i]}" -m fsdax --align 2M >/dev/null ||
-			die_env "ndctl create-namespace -m fsdax on ${NS[$i]} failed"
+		ndctl create-namespace -f -e "${NS[$i]}" -m fsdax --align 2M >/dev/null 2>"$RES/ndctl.err" ||
+			die_env "ndctl create-namespace -m fsdax on ${NS[$i]} failed: $(cat "$RES/ndctl.err")"
 	done
-	ndctl create-namespace -q -f -e "${NS[2]}" -m devdax --align 2M >/dev/null ||
-		die_env "ndctl create-namespace -m devdax on ${NS[2]} failed"
+	ndctl create-namespace -f -e "${NS[2]}" -m devdax --align 2M >/dev/null 2>"$RES/ndctl.err" ||
+		die_env "ndctl create-namespace -m devdax on ${NS[2]} failed: $(cat "$RES/ndctl.err")"
 else
 	regions=$(ndctl list -R -b ACPI.NFIT 2>/dev/null | jq -r 'sort_by(-.size) | .[].dev')
 	[ "$(echo "$regions" | grep -c region)" -ge 2 ] || die_env "no pmem device in the guest: \
@@ -68,11 +68,11 @@ expected 2 ACPI.NFIT regions from the QEMU NVDIMMs, found: $(echo $regions)"
 		die_env "could not initialise the NVDIMM labels"
 	big=$(echo "$regions" | sed -n 1p) small=$(echo "$regions" | sed -n 2p)
 	for i in 0 1; do
-		ndctl create-namespace -q -r "$big" -m fsdax --align 2M -s 1008M >/dev/null ||
-			die_env "ndctl create-namespace -m fsdax on $big failed"
+		ndctl create-namespace -r "$big" -m fsdax --align 2M -s 1008M >/dev/null 2>"$RES/ndctl.err" ||
+			die_env "ndctl create-namespace -m fsdax on $big failed: $(cat "$RES/ndctl.err")"
 	done
-	ndctl create-namespace -q -r "$small" -m devdax --align 2M >/dev/null ||
-		die_env "ndctl create-namespace -m devdax on $small failed"
+	ndctl create-namespace -r "$small" -m devdax --align 2M >/dev/null 2>"$RES/ndctl.err" ||
+		die_env "ndctl create-namespace -m devdax on $small failed: $(cat "$RES/ndctl.err")"
 fi
 ndctl list -N > "$RES/ndctl.json"
 mapfile -t PMEMS < <(jq -r '.[] | select(.mode == "fsdax") | .blockdev' "$RES/ndctl.json" | sort -V)
@@ -104,6 +104,24 @@ devtable() {
 		done
 }
 
+# fs_dax trace events: how many PMD and PTE faults a command took
+T=/sys/kernel/tracing
+trace_start() {
+	mountpoint -q $T || mount -t tracefs nodev $T 2>/dev/null || return 0
+	echo 0 > $T/tracing_on && echo > $T/trace &&
+		echo 1 > $T/events/fs_dax/dax_pmd_fault_done/enable &&
+		echo 1 > $T/events/fs_dax/dax_pte_fault_done/enable &&
+		echo 1 > $T/tracing_on
+}
+trace_report() {
+	[ -e $T/trace ] || { echo "DAX faults      (no tracefs)"; return; }
+	echo 0 > $T/tracing_on
+	printf 'DAX faults      %s PMD (VM_FAULT_NOPAGE), %s PMD fell back to PTE, %s PTE (fs_dax trace events)\n' \
+		"$(grep -c 'dax_pmd_fault_done:.*NOPAGE' $T/trace)" \
+		"$(grep -c 'dax_pmd_fault_done:.*FALLBACK' $T/trace)" \
+		"$(grep -c 'dax_pte_fault_done:' $T/trace)"
+}
+
 # ---------------------------------------------------------------------------
 if [ "$MODE" = demo ]; then
 	progress "mounting ext4 and xfs with dax=always, mapping files"
@@ -121,8 +139,13 @@ if [ "$MODE" = demo ]; then
 		for fs in ext4 xfs; do
 			echo
 			echo "--- $fs: mmap of a DAX file (daxprobe map)"
+			trace_start
 			"$PROBE" map "$MNT/$fs/demo" | sed 's/^/  /' || rc=1
+			trace_report | sed 's/^/  /'
 		done
+		echo
+		echo "(smaps counts FS DAX pages only once they are mapped with a reference like"
+		echo " other pages, which is what the series does: unpatched 6.12 shows Rss 0 kB)"
 		echo
 		echo "--- device-DAX"
 		"$PROBE" devdax "/dev/$DAXDEV" | sed 's/^/  /' || rc=1
