@@ -950,7 +950,7 @@ def commit_patch(wt, c, added, changed):
         out.append(git(wt, "diff", "--no-renames", "--stat=72", f"{c}^", c, "--",
                        *changed).rstrip())
         out.append("")
-        out.append(git(wt, "diff", "--no-renames", "--binary", f"{c}^", c, "--",
+        out.append(git(wt, "diff", "--no-renames", "--binary", "--full-index", f"{c}^", c, "--",
                        *changed).rstrip("\n"))
     return "\n".join(out) + "\n"
 
