@@ -122,6 +122,11 @@ def run(cmd, **kw):
     return p.stdout or ""
 
 
+def read_text(path):
+    with open(path, errors="replace") as f:
+        return f.read()
+
+
 def tail(path, n=30):
     try:
         with open(path, errors="replace") as f:
@@ -846,7 +851,7 @@ def collect(res):
                 rows.append((parts[0], parts[1], parts[2], parts[3] if len(parts) > 3 else ""))
     dmesg = os.path.join(res, "dmesg.txt")
     logf = dmesg if os.path.exists(dmesg) else os.path.join(res, "console.log")
-    log = open(logf, errors="replace").read() if os.path.exists(logf) else ""
+    log = read_text(logf) if os.path.exists(logf) else ""
     kunit = parse_kunit(log)
     if not kunit:
         kunit = [("kunit", "KTAP results in the kernel log", "fail",
@@ -950,8 +955,8 @@ def commit_patch(wt, c, added, changed):
         out.append(git(wt, "diff", "--no-renames", "--stat=72", f"{c}^", c, "--",
                        *changed).rstrip())
         out.append("")
-        out.append(git(wt, "diff", "--no-renames", "--binary", "--full-index", f"{c}^", c, "--",
-                       *changed).rstrip("\n"))
+        out.append(git(wt, "diff", "--no-renames", "--binary", "--full-index", f"{c}^", c,
+                       "--", *changed).rstrip("\n"))
     return "\n".join(out) + "\n"
 
 
@@ -1036,7 +1041,7 @@ def read_cover():
     with open(COVER) as f:
         head, _, blurb = f.read().partition("\n\n")
     hdr = dict(line.split(": ", 1) for line in head.splitlines() if ": " in line)
-    for key in ("Subject", "Version"):
+    for key in ("From", "Subject", "Version"):
         if key not in hdr:
             raise Fail(f"project/series/cover-letter has no '{key}:' header")
     return hdr, blurb.strip()
@@ -1070,7 +1075,11 @@ def emit(out, check=True):
            "--thread=shallow", "--no-renames", f"--subject-prefix={hdr.get('Prefix', 'PATCH')}"]
     if version > 1:
         cmd.append(f"-v{version}")
-    git(wt, *cmd, "refs/tags/base..HEAD")
+    # The cover letter is from the series' maintainer (cover-letter's From:)
+    name, email = re.match(r"\s*(.*?)\s*<([^>]+)>", hdr["From"]).groups()
+    git(wt, *cmd, "refs/tags/base..HEAD",
+        env={"GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email,
+             "GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email})
     patches = sorted(glob_patches(out))
     cover = patches[0]
     text = open(cover).read()
@@ -1078,7 +1087,8 @@ def emit(out, check=True):
             f"({pin['package']} {pin['version']},\n{os.path.basename(pin['tarball'])} "
             f"sha256 {pin['sha256']}).\n\n" + latest_table())
     if "Change-Id" in hdr:
-        text = text.replace("base-commit:", f"change-id: {hdr['Change-Id']}\nbase-commit:")
+        text = re.sub(r"^(base-commit: \w+)$", f"\\1\nchange-id: {hdr['Change-Id']}", text,
+                      flags=re.M)
     text = text.replace("*** SUBJECT HERE ***", hdr["Subject"]).replace("*** BLURB HERE ***",
                                                                         body.rstrip())
     with open(cover, "w") as f:
@@ -1284,6 +1294,31 @@ def cmd_demo(args):
     return rc
 
 
+def tooling_rows():
+    """The tooling's own tests (project/tests), one row each."""
+    import unittest
+    suite = unittest.defaultTestLoader.discover(os.path.join(PROJECT, "tests"),
+                                                top_level_dir=os.path.join(PROJECT, "tests"))
+    rows = []
+
+    class Result(unittest.TestResult):
+        def addSuccess(self, test):
+            rows.append(("tooling", test.id().split(".", 1)[-1], "pass", ""))
+
+        def addFailure(self, test, err):
+            rows.append(("tooling", test.id().split(".", 1)[-1], "fail",
+                         str(err[1]).splitlines()[0][:200]))
+
+        def addError(self, test, err):
+            self.addFailure(test, err)
+
+        def addSkip(self, test, reason):
+            rows.append(("tooling", test.id().split(".", 1)[-1], "skip", reason))
+
+    suite.run(Result())
+    return rows
+
+
 def run_tests(variant, tools, pmem):
     kern = build(variant, tools, lint=True)
     res, _ = boot(kern, "test", pmem,
@@ -1335,12 +1370,19 @@ def record_baseline(kern, res, rows, pmem):
 def cmd_test(args):
     t0 = now()
     tools = ensure_host()
+    # The tooling's own tests first: a broken parser must not pass a run.
+    pre = tooling_rows()
+    n = summarize(pre)
+    say(f"tooling tests: {n['pass']} passed, {n['fail']} failed")
     if args.record_baseline:
         args.with_base = True
     variants = ["base", "series"] if args.with_base else ["series"]
     results = {}
     for v in variants:
         results[v] = run_tests(v, tools, args.pmem)
+    kern, res, rows, bad = results["series"]
+    results["series"] = (kern, res, pre + rows, bad)
+    write_tsv(os.path.join(res, "rows.tsv"), pre + rows)
     failed = 0
     for v in variants:
         kern, res, rows, bad = results[v]
