@@ -628,7 +628,11 @@ def build(variant, tools, lint=False):
     run(make_cmd(src, out, tools, f"INSTALL_MOD_PATH={modroot}", "INSTALL_MOD_STRIP=1",
                  "modules_install"), env=env)
     release = run(make_cmd(src, out, tools, "-s", "kernelrelease"), env=env).strip()
-    kst = build_kselftests(src, out, tools, env)
+    # The selftests come with the series; the base runs the series' build.
+    kst = build_kselftests(src, out, tools, env) if variant == "series" else \
+        (os.path.join(CACHE, "out", "series", "kselftest")
+         if os.path.exists(os.path.join(CACHE, "out", "series", "kselftest",
+                                        "run_kselftest.sh")) else None)
     say(f"{variant} built: {release} ({steps} steps, {fmt_secs(now() - t0)})")
     return {"variant": variant, "out": out, "src": src, "release": release,
             "bzimage": os.path.join(out, "arch", "x86", "boot", "bzImage"),
@@ -636,7 +640,7 @@ def build(variant, tools, lint=False):
 
 
 def build_kselftests(src, out, tools, env):
-    """tools/testing/selftests/dax of this variant, installed kselftest-style
+    """tools/testing/selftests/dax of the series, installed kselftest-style
     (run_kselftest.sh) under the build dir; None while the suite does not exist."""
     if not os.path.exists(os.path.join(src, "tools", "testing", "selftests", "dax",
                                        "Makefile")):
@@ -1231,30 +1235,34 @@ def cmd_series_lint(args):
 
 
 def cmd_series_bisect(args):
-    """Build the test config after each patch, incrementally, in its own
-    build dir: every patch must build on its own."""
+    """Build the test config after each patch: every patch must build on its
+    own.  It walks the series work tree from the first patch to the last
+    and builds each in the series build dir, so each step recompiles only
+    what that patch changed; the work tree ends at the tip again."""
     tools = ensure_host()
     base = ensure_base()
     wt = materialise_series(base)
+    tip = git(wt, "rev-parse", "HEAD").strip()
     commits = series_commits(wt)
-    bwt = os.path.join(CACHE, "src", "bisect")
-    if not os.path.exists(os.path.join(bwt, ".git")):
-        git(base, "worktree", "prune")
-        git(base, "worktree", "add", "-q", "--detach", bwt, "refs/tags/base")
-    out = os.path.join(CACHE, "out", "bisect")
+    out = os.path.join(CACHE, "out", "series")
     failed = []
-    for i, c in enumerate(commits, 1):
-        subject = git(wt, "log", "-1", "--format=%s", c).strip()
-        git(bwt, "checkout", "-q", "-f", "--detach", c)
-        say(f"bisect check {i}/{len(commits)}: {subject}")
-        configure(bwt, out, tools)
-        log = os.path.join(out, f"build-{i:04d}.log")
-        with open(log, "w") as logf:
-            rc = subprocess.run(make_cmd(bwt, out, tools, "CLIPPY=1"), env=build_env(),
-                                stdout=logf, stderr=subprocess.STDOUT).returncode
-        if rc != 0:
-            failed.append(f"{i:04d} {subject} (log: {log})")
-            say(f"  does NOT build: {log}")
+    try:
+        for i, c in enumerate(commits, 1):
+            subject = git(wt, "log", "-1", "--format=%s", c).strip()
+            git(wt, "checkout", "-q", "--detach", c)
+            say(f"bisect check {i}/{len(commits)}: {subject}")
+            configure(wt, out, tools)
+            log = os.path.join(out, f"bisect-{i:04d}.log")
+            t0 = now()
+            with open(log, "w") as logf:
+                rc = subprocess.run(make_cmd(wt, out, tools, "CLIPPY=1"), env=build_env(),
+                                    stdout=logf, stderr=subprocess.STDOUT).returncode
+            say(f"  {'builds' if rc == 0 else 'does NOT build'} ({fmt_secs(now() - t0)}, "
+                f"log {log})")
+            if rc != 0:
+                failed.append(f"{i:04d} {subject} (log: {log})")
+    finally:
+        git(wt, "checkout", "-q", "--detach", tip)
     if failed:
         raise Fail("patches that do not build on their own:\n" +
                    "\n".join("    " + x for x in failed))
@@ -1376,7 +1384,8 @@ def cmd_test(args):
     say(f"tooling tests: {n['pass']} passed, {n['fail']} failed")
     if args.record_baseline:
         args.with_base = True
-    variants = ["base", "series"] if args.with_base else ["series"]
+    # series first: the base runs the selftests the series brings
+    variants = ["series", "base"] if args.with_base else ["series"]
     results = {}
     for v in variants:
         results[v] = run_tests(v, tools, args.pmem)
@@ -1384,14 +1393,14 @@ def cmd_test(args):
     results["series"] = (kern, res, pre + rows, bad)
     write_tsv(os.path.join(res, "rows.tsv"), pre + rows)
     failed = 0
-    for v in variants:
+    for v in sorted(variants):  # base, then series
         kern, res, rows, bad = results[v]
         print(f"\n######## {v}: {kern['release']} (results: {res})")
         print_tables(rows)
         if bad:
             print(f"\nkernel log of {v}: " + f"{len(bad)} bad line(s):\n" +
                   "\n".join("    " + x for x in bad[:30]))
-    series_rows = results[variants[-1]][2]
+    series_rows = results["series"][2]
     if args.record_baseline:
         kern, res, rows, _ = results["base"]
         record_baseline(kern, res, rows, args.pmem)

@@ -165,15 +165,31 @@ fi
 KST=$(cat "$RES/kselftest-dir" 2>/dev/null)
 if [ -n "$KST" ] && [ -x "$KST/run_kselftest.sh" ]; then
 	progress "tools/testing/selftests/dax"
-	export DAXRS_PMEM0=/dev/${PMEMS[0]} DAXRS_PMEM1=/dev/${PMEMS[1]} DAXRS_DAXDEV=/dev/$DAXDEV
+	# the fsdax devices are free until the smokes below; dax_fs.sh mkfs's them
+	export DAX_TEST_PMEM="${PMEMS[0]} ${PMEMS[1]}" DAX_TEST_DEVDAX=/dev/$DAXDEV
 	(cd "$KST" && ./run_kselftest.sh -c dax) > "$RES/kselftest.tap" 2>&1
-	while read -r line; do
+	# One row per program (top level) and per harness test case (nested, "# ").
+	why=
+	while IFS= read -r line; do
+		nested=
+		case $line in "# "*) nested=1 line=${line#\# } ;; esac
 		case $line in
-		"ok "*"# SKIP"*) result selftests-dax "$(echo "$line" | sed -E 's/^ok [0-9]+ (selftests: dax: )?//; s/ # SKIP.*//')" skip ;;
-		"ok "*) result selftests-dax "$(echo "$line" | sed -E 's/^ok [0-9]+ (selftests: dax: )?//')" pass ;;
-		"not ok "*) result selftests-dax "$(echo "$line" | sed -E 's/^not ok [0-9]+ (selftests: dax: )?//')" fail ;;
+		"ok "*|"not ok "*) ;;
+		"# "*[Ee]xpected*|"# "*FAIL*) why=${line#\# }; continue ;;
+		"FAIL: "*|"SKIP: "*) why=$line; continue ;;
+		*) continue ;;
 		esac
-	done < <(grep -E '^(not )?ok ' "$RES/kselftest.tap")
+		res=pass
+		case $line in "not ok "*) res=fail ;; esac
+		case $line in *"# SKIP"*) res=skip ;; esac
+		[ "$res" = fail ] && case $line in *"# XFAIL"*) res=skip ;; esac
+		name=$(echo "$line" | sed -E 's/^(not )?ok [0-9]+ (selftests: dax: )?//; s/ # .*//')
+		detail=$(echo "$line" | sed -n 's/.* # //p')
+		[ "$res" != pass ] && [ -z "$detail" ] && detail=$why
+		why=
+		[ -n "$nested" ] || name="program $name"
+		result selftests-dax "$name" $res "$detail"
+	done < "$RES/kselftest.tap"
 fi
 
 for fs in ext4 xfs; do
