@@ -94,6 +94,18 @@ class KernelLogScan(unittest.TestCase):
         self.assertEqual([r[2] for r in log_rows], ["fail"])
 
 
+class KnownGaps(unittest.TestCase):
+    def test_only_failures_the_base_shares_are_gaps(self):
+        base = [("s", "both", "fail", ""), ("s", "regressed", "pass", "")]
+        series = [("s", "both", "fail", ""), ("s", "regressed", "fail", ""),
+                  ("s", "new", "fail", ""), ("s", "fixed", "pass", "")]
+        got = {r[1]: r[2] for r in daxrs.mark_gaps(series, base)}
+        self.assertEqual(got, {"both": "gap", "regressed": "fail", "new": "fail",
+                               "fixed": "pass"})
+        n = daxrs.summarize(daxrs.mark_gaps(series, base))
+        self.assertEqual((n["fail"], n["gap"]), (2, 1))
+
+
 class SeriesFile(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
