@@ -933,6 +933,28 @@ def compare_table(base_rows, series_rows):
     return "\n".join(lines), new_fail
 
 
+def summary_table(base_rows, series_rows):
+    """The cover letter's table: counts per suite, then every test whose
+    result is not a pass on both."""
+    suites = list(dict.fromkeys(r[0] for r in base_rows + series_rows))
+    out = ["| suite | base pass/fail/skip | series pass/fail/skip/gap |", "|---|---|---|"]
+    for su in suites:
+        b = summarize([r for r in base_rows if r[0] == su])
+        sr = summarize([r for r in series_rows if r[0] == su])
+        out.append(f"| {su} | {b['pass']}/{b['fail']}/{b['skip']} | "
+                   f"{sr['pass']}/{sr['fail']}/{sr['skip']}/{sr['gap']} |")
+    b = {(r[0], r[1]): r[2] for r in base_rows}
+    sv = {(r[0], r[1]): r[2] for r in series_rows}
+    odd = [k for k in dict.fromkeys([(r[0], r[1]) for r in base_rows + series_rows])
+           if (b.get(k), sv.get(k)) != ("pass", "pass") and k[0] not in ("tooling", "lint")]
+    if odd:
+        out += ["", "Tests that do not pass on both (gap: fails on the base too, which the "
+                "series has yet to deliver):", "", "| suite | test | base | series |",
+                "|---|---|---|---|"]
+        out += [f"| {k[0]} | {k[1]} | {b.get(k, '-')} | {sv.get(k, '-')} |" for k in odd]
+    return "\n".join(out)
+
+
 # --------------------------------------------------------------------------
 # Working on the series: export, emit, lint
 
@@ -1064,10 +1086,9 @@ def read_cover():
 def latest_table():
     """The latest base-vs-series table of the test command, or the committed
     baseline when there is none."""
-    path = os.path.join(CACHE, "results", "base-vs-series.md")
+    path = os.path.join(CACHE, "results", "base-vs-series-summary.md")
     if os.path.exists(path):
-        when = datetime.datetime.fromtimestamp(os.path.getmtime(path)).strftime("%Y-%m-%d")
-        return f"Test results (`./daxrs test --with-base`, {when}):\n\n" + open(path).read()
+        return read_text(path)
     return "(no test table yet: run `./daxrs test --with-base`)\n"
 
 
@@ -1434,6 +1455,10 @@ def cmd_test(args):
         out = os.path.join(CACHE, "results", "base-vs-series.md")
         with open(out, "w") as f:
             f.write(table + "\n")
+        with open(os.path.join(CACHE, "results", "base-vs-series-summary.md"), "w") as f:
+            f.write(f"Test results of `./daxrs test{' --with-base' if args.with_base else ''}`"
+                    f" ({datetime.date.today().isoformat()}, {args.pmem} pmem; base: "
+                    f"{what}):\n\n" + summary_table(base_rows, series_rows) + "\n")
         print(f"\n######## {what} vs series\n" + table)
         if new_fail:
             print("\nnew failures in series (they pass on the base): " + ", ".join(new_fail))
