@@ -1084,8 +1084,7 @@ def read_cover():
 
 
 def latest_table():
-    """The latest base-vs-series table of the test command, or the committed
-    baseline when there is none."""
+    """The summary table of the latest test command run (see summary_table)."""
     path = os.path.join(CACHE, "results", "base-vs-series-summary.md")
     if os.path.exists(path):
         return read_text(path)
