@@ -144,8 +144,8 @@ if [ "$MODE" = demo ]; then
 			trace_report | sed 's/^/  /'
 		done
 		echo
-		echo "(smaps counts FS DAX pages only once they are mapped with a reference like"
-		echo " other pages, which is what the series does: unpatched 6.12 shows Rss 0 kB)"
+		echo "(unpatched 6.12 maps FS DAX pages without a reference or rmap, so smaps"
+		echo " shows Rss 0 kB for them; the series maps them like other file pages)"
 		echo
 		echo "--- device-DAX"
 		"$PROBE" devdax "/dev/$DAXDEV" | sed 's/^/  /' || rc=1
