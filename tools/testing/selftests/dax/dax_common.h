@@ -88,13 +88,13 @@ static inline long dax_smaps_kb(const void *addr, const char *field)
 	return val;
 }
 
-/* A /proc/meminfo field in kB; -1 if absent. */
-static inline long dax_meminfo_kb(const char *field)
+/* A "Field:  N kB" line of @path (/proc/meminfo, /proc/self/status); -1 if absent. */
+static inline long dax_proc_kb(const char *path, const char *field)
 {
 	size_t flen = strlen(field);
 	char line[256];
 	long val = -1;
-	FILE *f = fopen("/proc/meminfo", "r");
+	FILE *f = fopen(path, "r");
 
 	if (!f)
 		return -1;
