@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 #include <linux/gfp.h>
+#include <linux/memremap.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 
@@ -59,11 +60,6 @@ struct folio *rust_helper_page_folio(struct page *page)
 	return page_folio(page);
 }
 
-bool rust_helper_pfn_valid(unsigned long pfn)
-{
-	return pfn_valid(pfn);
-}
-
 struct page *rust_helper_pfn_to_page(unsigned long pfn)
 {
 	return pfn_to_page(pfn);
@@ -72,4 +68,9 @@ struct page *rust_helper_pfn_to_page(unsigned long pfn)
 bool rust_helper_folio_try_get(struct folio *folio)
 {
 	return folio_try_get(folio);
+}
+
+void rust_helper_put_dev_pagemap(struct dev_pagemap *pgmap)
+{
+	put_dev_pagemap(pgmap);
 }

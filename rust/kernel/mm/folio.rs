@@ -95,12 +95,14 @@ impl Folio {
         Ok(unsafe { ARef::from_raw(ptr) })
     }
 
-    /// Takes a reference to the folio that holds page frame `pfn`.
+    /// Takes a reference to the folio that holds page frame `pfn`
+    /// (with `CONFIG_ZONE_DEVICE`, which the DAX code that needs it has).
     ///
-    /// Returns `None` if `pfn` has no `struct page` (`pfn_valid()` is false) or
-    /// if the folio is free (its reference count is zero).  A folio that is split
-    /// or merged while the reference is taken is looked up again, so the folio
-    /// returned is the one that holds `pfn`.
+    /// Returns `None` unless `pfn` is online memory or `ZONE_DEVICE` memory
+    /// (pmem, DAX) whose pagemap is live, and `None` if the folio is free (its
+    /// reference count is zero).  A folio that is split or merged while the
+    /// reference is taken is looked up again, so the folio returned is the one
+    /// that holds `pfn`.
     ///
     /// # Examples
     ///
@@ -108,24 +110,53 @@ impl Folio {
     /// use kernel::mm::folio::Folio;
     ///
     /// let folio = Folio::alloc(GFP_KERNEL, 1)?;
+    /// # #[cfg(CONFIG_ZONE_DEVICE)]
+    /// # {
     /// let again = Folio::try_get_from_pfn(folio.pfn() + 1).expect("an allocated folio");
     /// assert!(core::ptr::eq(&*folio, &*again));
     /// assert_eq!(folio.ref_count(), 2);
     ///
     /// // No memory map entry for the highest page frame number.
     /// assert!(Folio::try_get_from_pfn(usize::MAX >> kernel::page::PAGE_SHIFT).is_none());
+    /// # }
     /// # Ok::<(), kernel::alloc::AllocError>(())
     /// ```
+    #[cfg(CONFIG_ZONE_DEVICE)]
     pub fn try_get_from_pfn(pfn: usize) -> Option<ARef<Self>> {
-        // SAFETY: `pfn_valid()` may be called with any value.
-        if !unsafe { bindings::pfn_valid(pfn) } {
-            return None;
+        // A `pfn_valid()` pfn is not enough: the memory map of offline memory
+        // may be uninitialised (poisoned with CONFIG_DEBUG_VM).  Online memory
+        // has an initialised `struct page`; so does `ZONE_DEVICE` memory while
+        // its pagemap is live, which the pagemap reference keeps it.
+        let mut pgmap = core::ptr::null_mut();
+        // SAFETY: `pfn_to_online_page()` accepts any value.
+        let mut page = unsafe { bindings::pfn_to_online_page(pfn) };
+        if page.is_null() {
+            // SAFETY: `get_dev_pagemap()` accepts any value; with no pagemap to
+            // reuse it looks the pfn up and returns a referenced pagemap or NULL.
+            pgmap = unsafe { bindings::get_dev_pagemap(pfn, core::ptr::null_mut()) };
+            if pgmap.is_null() {
+                return None;
+            }
+            // SAFETY: The pagemap covering `pfn` is live, so `pfn` has a
+            // `struct page`.
+            page = unsafe { bindings::pfn_to_page(pfn) };
         }
-        // SAFETY: `pfn_valid()` said that `pfn` has a `struct page`.
-        let page = unsafe { bindings::pfn_to_page(pfn) };
+        let folio = Self::try_get_page_folio(page);
+        if !pgmap.is_null() {
+            // SAFETY: `pgmap` was referenced by `get_dev_pagemap()` above; the
+            // folio reference, if taken, keeps the memory from going away.
+            unsafe { bindings::put_dev_pagemap(pgmap) };
+        }
+        folio
+    }
+
+    /// Takes a reference to the folio `page` belongs to, unless it is free.
+    #[cfg(CONFIG_ZONE_DEVICE)]
+    fn try_get_page_folio(page: *mut bindings::page) -> Option<ARef<Self>> {
         loop {
-            // SAFETY: `page` is a valid `struct page`; `page_folio()` reads its
-            // compound head.
+            // SAFETY: The caller's lookup made sure `page` is an initialised
+            // `struct page` for the duration of this call; `page_folio()` reads
+            // its compound head.
             let folio = unsafe { bindings::page_folio(page) };
             // SAFETY: `folio` is the folio `page` belonged to a moment ago; a
             // speculative reference on it is what `folio_try_get()` is for.
@@ -134,7 +165,8 @@ impl Folio {
             }
             // SAFETY: As above.
             if unsafe { bindings::page_folio(page) } == folio {
-                // SAFETY: `folio_try_get()` took the reference the `ARef` now owns.
+                // SAFETY: `folio_try_get()` took the reference the `ARef` now
+                // owns, and `folio` is not NULL: it was just referenced.
                 return Some(unsafe { ARef::from_raw(NonNull::new_unchecked(folio.cast())) });
             }
             // The folio was split or freed and reused meanwhile: drop the
@@ -230,9 +262,9 @@ impl Folio {
     /// ```
     #[inline]
     pub fn lock(&self) -> FolioLockGuard<'_> {
-        // SAFETY: By the type invariant the folio is valid; `folio_lock()` may
-        // sleep, which is allowed where `lock()` is called: it is not an atomic
-        // context function.
+        // SAFETY: By the type invariant the folio is valid.  `folio_lock()` may
+        // sleep: as with `Mutex::lock()`, calling it in atomic context is a bug
+        // that `might_sleep()` reports, not a memory safety issue.
         unsafe { bindings::folio_lock(self.as_raw()) };
         // INVARIANT: The folio lock was just taken.
         FolioLockGuard { folio: self }
