@@ -35,6 +35,9 @@ CACHE = os.path.abspath(os.path.expanduser(
     os.environ.get("DAXRS_CACHE", "~/.cache/daxrs")))
 JOBS = int(os.environ.get("DAXRS_JOBS", str(os.cpu_count() or 2)))
 CONFIG_FRAGMENT = os.path.join(PROJECT, "config", "test-kernel.config")
+# Options of code the series adds (its test modules): merged only into trees
+# whose Kconfig defines them, so the base and early patches configure as before.
+SERIES_FRAGMENT = os.path.join(PROJECT, "config", "test-kernel.series.config")
 VARIANTS = ("base", "series")
 
 # The toolchain.  clang/lld 14 are Debian 12's default LLVM: the 6.12 tree
@@ -532,6 +535,13 @@ def parse_config(path):
     return vals
 
 
+def kconfig_defines(src, symbol):
+    """Whether a Kconfig file of the tree at src defines CONFIG_<symbol>."""
+    name = symbol[len("CONFIG_"):]
+    r = subprocess.run(["grep", "-rqsE", "--include=Kconfig*", f"^(menu)?config {name}$", src])
+    return r.returncode == 0
+
+
 def configure(src, out, tools):
     """allnoconfig + the fragment, checked symbol by symbol.  The .config in
     the build dir is only replaced when it changes, to keep builds incremental."""
@@ -539,10 +549,20 @@ def configure(src, out, tools):
     os.makedirs(kdir, exist_ok=True)
     env = build_env()
     run(make_cmd(src, kdir, tools, "allnoconfig"), env=env)
-    run([os.path.join(src, "scripts", "kconfig", "merge_config.sh"), "-m", "-O", kdir,
-         os.path.join(kdir, ".config"), CONFIG_FRAGMENT], env=env, cwd=src)
-    run(make_cmd(src, kdir, tools, "olddefconfig"), env=env)
+    fragments = [CONFIG_FRAGMENT]
     want = parse_config(CONFIG_FRAGMENT)
+    if os.path.exists(SERIES_FRAGMENT):
+        extra = {k: v for k, v in parse_config(SERIES_FRAGMENT).items()
+                 if kconfig_defines(src, k)}
+        if extra:
+            frag = os.path.join(kdir, "series.config")
+            with open(frag, "w") as f:
+                f.writelines(f"{k}={v}\n" for k, v in extra.items())
+            fragments.append(frag)
+            want.update(extra)
+    run([os.path.join(src, "scripts", "kconfig", "merge_config.sh"), "-m", "-O", kdir,
+         os.path.join(kdir, ".config")] + fragments, env=env, cwd=src)
+    run(make_cmd(src, kdir, tools, "olddefconfig"), env=env)
     have_ = parse_config(os.path.join(kdir, ".config"))
     bad = [f"{k}: asked {v}, got {have_.get(k, 'n')}" for k, v in want.items()
            if have_.get(k, "n") != v]
@@ -755,7 +775,10 @@ def boot(kern, mode, pmem, timeout, label):
     script = shlex.join(["bash", guest, mode, res, kern["modroot"], REPO, bindir, pmem])
     cmd = [tool_paths()["vng"], "--run", kern["bzimage"], "--disable-microvm", "--force-9p",
            "--cpus", "2", "--memory", layout["memory"], "--verbose",
-           "--append", f"{layout['append']} log_buf_len=8M printk.devkmsg=on".strip(),
+           # an oops (a task dead with its locks held) panics, and a panic ends
+           # the guest at once: a run stops with the trace instead of hanging
+           "--append", f"{layout['append']} log_buf_len=8M printk.devkmsg=on "
+                       "oops=panic panic=-1".strip(),
            "--rwdir", res, "--exec", script]
     if not kvm:
         cmd.insert(3, "--disable-kvm")

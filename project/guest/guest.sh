@@ -162,6 +162,31 @@ fi
 # test mode: kselftests of tools/testing/selftests/dax, then the smokes.
 # (KUnit and the Rust doctests already ran at boot: the host reads them
 # from dmesg.txt.)
+# The Rust abstraction tests (a module of the series, absent on the base):
+# loading it runs its cases on the first free fsdax device and prints KTAP.
+if modinfo rust_dax_abstractions >/dev/null 2>&1; then
+	progress "rust: mm/DAX abstractions on /dev/${PMEMS[0]} (samples/rust)"
+	before=$(dmesg | wc -l)
+	if ! modprobe rust_dax_abstractions; then
+		result rust-abstractions "modprobe rust_dax_abstractions" fail "$(dmesg | tail -3 | tr '\n' ' ')"
+	fi
+	dmesg | tail -n +$((before + 1)) |
+		sed -n 's/^\[[^]]*\] rust_dax_abstractions: //p' > "$RES/rust-abstractions.tap"
+	n=0
+	while IFS= read -r line; do
+		case $line in "ok "*|"not ok "*) ;; *) continue ;; esac
+		n=$((n + 1))
+		res=pass
+		case $line in "not ok "*) res=fail ;; esac
+		case $line in *"# SKIP"*) res=skip ;; esac
+		name=$(echo "$line" | sed -E 's/^(not )?ok [0-9]+ //; s/ # .*//')
+		result rust-abstractions "$name" $res "$(echo "$line" | sed -n 's/.* # //p')"
+	done < "$RES/rust-abstractions.tap"
+	grep -q "^1\.\.$n\$" "$RES/rust-abstractions.tap" && [ "$n" -gt 0 ] ||
+		result rust-abstractions "KTAP plan" fail "$n results, plan: $(grep '^1\.\.' "$RES/rust-abstractions.tap")"
+	rmmod rust_dax_abstractions || result rust-abstractions "rmmod" fail "module busy"
+fi
+
 KST=$(cat "$RES/kselftest-dir" 2>/dev/null)
 if [ -n "$KST" ] && [ -x "$KST/run_kselftest.sh" ]; then
 	progress "tools/testing/selftests/dax"

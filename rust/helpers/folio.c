@@ -74,3 +74,24 @@ void rust_helper_put_dev_pagemap(struct dev_pagemap *pgmap)
 {
 	put_dev_pagemap(pgmap);
 }
+
+bool rust_helper_folio_is_fsdax(const struct folio *folio)
+{
+	return folio_is_zone_device(folio) &&
+	       folio->page.pgmap->type == MEMORY_DEVICE_FS_DAX;
+}
+
+void *rust_helper_folio_mapping_field(const struct folio *folio)
+{
+	return READ_ONCE(folio->mapping);
+}
+
+pgoff_t rust_helper_folio_index(const struct folio *folio)
+{
+	return READ_ONCE(folio->index);
+}
+
+unsigned long rust_helper_folio_dax_share(const struct folio *folio)
+{
+	return READ_ONCE(folio->page.share);
+}

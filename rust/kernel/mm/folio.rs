@@ -236,6 +236,53 @@ impl Folio {
         unsafe { bindings::folio_is_zone_device(self.as_raw()) }
     }
 
+    /// Returns whether the folio is FS DAX memory: persistent memory that a
+    /// DAX file system maps (`MEMORY_DEVICE_FS_DAX`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kernel::mm::folio::{Folio, FolioOwner};
+    ///
+    /// let folio = Folio::alloc(GFP_KERNEL, 0)?;
+    /// assert!(!folio.is_fsdax());
+    /// // A new folio belongs to no one.
+    /// assert_eq!(folio.owner(), FolioOwner::None);
+    /// # Ok::<(), kernel::alloc::AllocError>(())
+    /// ```
+    #[inline]
+    pub fn is_fsdax(&self) -> bool {
+        // SAFETY: By the type invariant the folio is valid; a `ZONE_DEVICE`
+        // folio's pagemap outlives its references.
+        unsafe { bindings::folio_is_fsdax(self.as_raw()) }
+    }
+
+    /// Returns whom the folio belongs to, as `folio->mapping` says: a snapshot,
+    /// stable while the folio is locked (for FS DAX, while its DAX entry is).
+    pub fn owner(&self) -> FolioOwner {
+        // SAFETY: By the type invariant the folio is valid; the helper reads the
+        // field once.
+        let mapping = unsafe { bindings::folio_mapping_field(self.as_raw()) };
+        let bits = mapping as usize;
+        if mapping.is_null() {
+            FolioOwner::None
+        } else if bits == bindings::PAGE_MAPPING_DAX_SHARED && self.is_fsdax() {
+            FolioOwner::DaxShared {
+                // SAFETY: As above; the share count is the field the FS DAX
+                // code keeps in place of the index for shared folios.
+                share: unsafe { bindings::folio_dax_share(self.as_raw()) },
+            }
+        } else if bits & (bindings::PAGE_MAPPING_FLAGS as usize) != 0 {
+            FolioOwner::Anon
+        } else {
+            FolioOwner::File {
+                mapping: mapping.cast_const().cast(),
+                // SAFETY: As above.
+                index: unsafe { bindings::folio_index(self.as_raw()) },
+            }
+        }
+    }
+
     /// Returns whether the folio is locked (a snapshot: it may change at once).
     #[inline]
     pub fn is_locked(&self) -> bool {
@@ -307,4 +354,27 @@ impl Drop for FolioLockGuard<'_> {
         // SAFETY: By the type invariant the lock is held, and it is released once.
         unsafe { bindings::folio_unlock(self.folio.as_raw()) };
     }
+}
+
+/// Whom a folio belongs to (see [`Folio::owner`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FolioOwner {
+    /// No one: free, or not in a mapping.
+    None,
+    /// A file: its mapping (an identity only, never dereferenced) and the
+    /// folio's index in it, in pages.
+    File {
+        /// The file's `struct address_space`.
+        mapping: *const bindings::address_space,
+        /// The index of the folio's first page in the file.
+        index: usize,
+    },
+    /// Anonymous memory (or KSM, or a movable driver page).
+    Anon,
+    /// FS DAX memory shared by several files (reflink): `share` file offsets
+    /// map it.
+    DaxShared {
+        /// The number of file offsets mapping the folio.
+        share: usize,
+    },
 }

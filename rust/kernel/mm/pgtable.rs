@@ -74,9 +74,21 @@ pub struct Pud(bindings::pud_t);
 /// The accessors and modifiers all three entry types share; each calls the C
 /// function of its level.
 macro_rules! entry_ops {
-    ($ty:ident, $pfn:ident, $present:ident, $write:ident, $dirty:ident, $young:ident,
+    ($ty:ident, $raw:ident, $pfn:ident, $present:ident, $write:ident, $dirty:ident, $young:ident,
      $mkwrite:ident, $mkdirty:ident, $mkyoung:ident, $wrprotect:ident) => {
         impl $ty {
+            /// Wraps a raw entry value (read from a page table under its lock).
+            #[inline]
+            pub fn from_raw(raw: bindings::$raw) -> Self {
+                Self(raw)
+            }
+
+            /// Returns the raw entry value.
+            #[inline]
+            pub fn as_raw(self) -> bindings::$raw {
+                self.0
+            }
+
             /// Returns the page frame number the entry points at.
             #[inline]
             pub fn pfn(self) -> usize {
@@ -145,6 +157,7 @@ macro_rules! entry_ops {
 
 entry_ops!(
     Pte,
+    pte_t,
     pte_pfn,
     pte_present,
     pte_write,
@@ -157,6 +170,7 @@ entry_ops!(
 );
 entry_ops!(
     Pmd,
+    pmd_t,
     pmd_pfn,
     pmd_present,
     pmd_write,
@@ -169,6 +183,7 @@ entry_ops!(
 );
 entry_ops!(
     Pud,
+    pud_t,
     pud_pfn,
     pud_present,
     pud_write,
