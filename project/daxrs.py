@@ -1283,11 +1283,38 @@ def clippy_rows(kern):
              " | ".join(sorted(set(found))[:5]) if found else f"{len(mine)} file(s) clean")]
 
 
+def rustdoc_rows(kern, tools):
+    """make rustdoc: warnings (broken intra-doc links, bad markup) in the
+    series' Rust files fail; a failed rustdoc run fails."""
+    added, changed = series_files()
+    mine = {p for p in added + changed if p.endswith(".rs")}
+    if not mine:
+        return [("lint", "make rustdoc (Rust files of the series)", "skip",
+                 "the series has no Rust files yet")]
+    r = subprocess.run(make_cmd(kern["src"], kern["out"], tools, "rustdoc"),
+                       env=build_env(), capture_output=True, text=True)
+    found = []
+    for m in CLIPPY_RE.finditer(r.stdout + r.stderr):
+        path = os.path.relpath(m.group(4), kern["src"]) if m.group(4).startswith("/") \
+            else m.group(4)
+        if path in mine:
+            found.append(f"{path}:{m.group(5)}: {m.group(3)}")
+    if r.returncode != 0:
+        found.append("make rustdoc failed: " + " ".join(tail_lines(r.stdout + r.stderr, 3)))
+    return [("lint", "make rustdoc (Rust files of the series)", "fail" if found else "pass",
+             " | ".join(sorted(set(found))[:5]) if found else f"{len(mine)} file(s) clean")]
+
+
+def tail_lines(text, n):
+    return [l for l in text.splitlines() if l.strip()][-n:]
+
+
 def cmd_series_lint(args):
     tools = ensure_host()
     base = ensure_base()
     kern = build("series", tools, lint=True)
-    rows = checkpatch_rows(base) + rustfmt_rows(kern, tools) + clippy_rows(kern)
+    rows = checkpatch_rows(base) + rustfmt_rows(kern, tools) + clippy_rows(kern) + \
+        rustdoc_rows(kern, tools)
     print_tables(rows)
     n = summarize(rows)
     print(f"{n['pass']} passed, {n['fail']} failed, {n['skip']} skipped")
@@ -1393,8 +1420,9 @@ def run_tests(variant, tools, pmem):
                   int(os.environ.get("DAXRS_BOOT_TIMEOUT", "2400")), "test suites")
     rows, bad = collect(res)
     if variant == "series":
-        say("linting the series: checkpatch --strict, rustfmtcheck, clippy")
-        rows += checkpatch_rows(ensure_base()) + rustfmt_rows(kern, tools) + clippy_rows(kern)
+        say("linting the series: checkpatch --strict, rustfmtcheck, clippy, rustdoc")
+        rows += checkpatch_rows(ensure_base()) + rustfmt_rows(kern, tools) + \
+            clippy_rows(kern) + rustdoc_rows(kern, tools)
     write_tsv(os.path.join(res, "rows.tsv"), rows)
     return kern, res, rows, bad
 
@@ -1526,7 +1554,7 @@ def main():
                       "git am onto a fresh base")
     e.add_argument("-o", "--output", help="directory (default $DAXRS_CACHE/outgoing/vN)")
     e.add_argument("--no-check", action="store_true", help="skip the git am check")
-    sr.add_parser("lint", help="checkpatch --strict, make rustfmtcheck, CLIPPY=1")
+    sr.add_parser("lint", help="checkpatch --strict, make rustfmtcheck, CLIPPY=1, make rustdoc")
     sr.add_parser("bisect", help="build the test config after every patch (slow)")
     args = ap.parse_args()
     os.makedirs(CACHE, exist_ok=True)

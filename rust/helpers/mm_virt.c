@@ -46,6 +46,19 @@ pfn_t rust_helper_pfn_to_pfn_t_devmap(unsigned long pfn)
 	return __pfn_to_pfn_t(pfn, PFN_DEV | PFN_MAP);
 }
 
+struct mm_struct *rust_helper_current_mm(void)
+{
+	return current->mm;
+}
+
+/* vm_munmap() in the process that mapped the range, and nowhere else. */
+void rust_helper_vm_munmap_mm(struct mm_struct *mm, unsigned long start,
+			      size_t len)
+{
+	if (mm && current->mm == mm)
+		vm_munmap(start, len);
+}
+
 /* vm_mmap() into the current process, which a kernel thread does not have. */
 unsigned long rust_helper_vm_mmap_current(struct file *file, unsigned long len,
 					  unsigned long prot, unsigned long flag,

@@ -103,6 +103,8 @@ impl XaMark {
 /// })?;
 /// assert_eq!(found, (Some((1024, XaEntry::Value(42))), None));
 ///
+/// assert_eq!(xa.with_cursor(0, 64, GFP_KERNEL, |_| ()), Err(EINVAL));
+///
 /// // Values above `MAX_VALUE` are refused; erasing gives back the old entry.
 /// xa.with_cursor(1024, 9, GFP_KERNEL, |xas| {
 ///     assert_eq!(xas.store(Some(usize::MAX)), Err(EINVAL));
@@ -111,6 +113,7 @@ impl XaMark {
 /// # Ok::<(), kernel::error::Error>(())
 /// ```
 #[pin_data(PinnedDrop)]
+#[repr(transparent)]
 pub struct XArray {
     #[pin]
     xa: Opaque<bindings::xarray>,
@@ -161,8 +164,9 @@ impl XArray {
     /// memory is allocated with `gfp` after unlocking and `f` runs again, so
     /// `f` must decide from what it finds (it may run more than once).
     ///
-    /// Fails with `ENOMEM` if that allocation fails, or with the error the
-    /// cursor was left in.
+    /// Fails with `EINVAL` for an order beyond the index width (or above zero
+    /// without `CONFIG_XARRAY_MULTI`), `ENOMEM` if the allocation fails, or
+    /// with the error the cursor was left in.
     pub fn with_cursor<R>(
         &self,
         index: usize,
@@ -170,6 +174,9 @@ impl XArray {
         gfp: Flags,
         mut f: impl FnMut(&mut XaCursor<'_>) -> R,
     ) -> Result<R> {
+        if order >= usize::BITS || (order > 0 && !cfg!(CONFIG_XARRAY_MULTI)) {
+            return Err(EINVAL);
+        }
         let mut xas = XaCursor {
             // SAFETY: All-zero is a valid `xa_state`; the helper fills it in.
             xas: unsafe { core::mem::zeroed() },

@@ -114,7 +114,7 @@ impl VmOperations for PmemMap {
             self.pmd_refused.fetch_add(1, Relaxed);
             return VmFaultReason::FALLBACK;
         };
-        let Some(&pfn) = self.pfns.get(huge.pgoff(PMD_ORDER)) else {
+        let Some(&pfn) = self.pfns.get(huge.pgoff()) else {
             return VmFaultReason::FALLBACK;
         };
         let r = match huge.insert_pfn(pfn, vmf.is_write()) {

@@ -271,7 +271,8 @@ impl<T: DevPagemapOps> Registration<T> {
     /// callbacks.
     ///
     /// Fails with `EINVAL` for an empty or unaligned range, for a
-    /// device-private map without [`DevPagemapOps::migrate_to_ram`], or when
+    /// device-private map without [`DevPagemapOps::migrate_to_ram`], for a
+    /// device-private or device-coherent map with large folios, or when
     /// `memremap_pages()` refuses the range.
     pub fn new(
         kind: MemoryType,
@@ -285,6 +286,11 @@ impl<T: DevPagemapOps> Registration<T> {
             return Err(EINVAL);
         }
         if kind == MemoryType::Private && !T::HAS_MIGRATE_TO_RAM {
+            return Err(EINVAL);
+        }
+        // The driver hands out single pages of these kinds
+        // (`try_get_free()`), so they have no compound folios.
+        if kind.driver_allocated() && folio_order != 0 {
             return Err(EINVAL);
         }
         let mut this = KBox::pin(
@@ -358,9 +364,9 @@ impl<T: DevPagemapOps> Registration<T> {
         if !unsafe { bindings::zone_device_page_try_init(page) } {
             return Err(EBUSY);
         }
-        // SAFETY: Device pages of these maps are not compound (`folio_order` is
-        // not used for them), so `page` is its own folio; its reference count
-        // is now one, which the `ARef` owns.
+        // SAFETY: Maps of these kinds have order-0 folios (`new()` refuses
+        // others), so `page` is its own folio; its reference count is now
+        // one, which the `ARef` owns.
         Ok(unsafe { ARef::from_raw(NonNull::new_unchecked(page.cast::<Folio>())) })
     }
 

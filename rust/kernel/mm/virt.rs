@@ -14,7 +14,7 @@
 
 use crate::{
     bindings,
-    error::{code::*, from_err_ptr, to_result, Error, Result, VTABLE_DEFAULT_ERROR},
+    error::{code::*, from_err_ptr, Error, Result, VTABLE_DEFAULT_ERROR},
     mm::{
         folio::Folio,
         pgtable::{Pmd, Pte, PMD_ORDER, PUD_ORDER},
@@ -363,11 +363,25 @@ impl VmFault {
     }
 }
 
+/// A page table level at which a [`HugeFault`] maps a huge range.
+pub trait HugeLevel {
+    /// The order of a mapping at this level.
+    const ORDER: u32;
+}
+
 /// The PMD level of a [`HugeFault`].
 pub enum PmdLevel {}
 
+impl HugeLevel for PmdLevel {
+    const ORDER: u32 = PMD_ORDER;
+}
+
 /// The PUD level of a [`HugeFault`].
 pub enum PudLevel {}
+
+impl HugeLevel for PudLevel {
+    const ORDER: u32 = PUD_ORDER;
+}
 
 /// A fault that may be served by one PMD (`HugeFault<'_, PmdLevel>`) or PUD
 /// (`HugeFault<'_, PudLevel>`) mapping: only [`VmFault::pmd_fault`] and
@@ -379,15 +393,15 @@ pub enum PudLevel {}
 /// address is inside the `VM_MIXEDMAP` VMA, the address and file offset have
 /// the same alignment, a write fault is in a shared mapping, and the level's
 /// page table pointer is set.
-pub struct HugeFault<'a, L> {
+pub struct HugeFault<'a, L: HugeLevel> {
     vmf: &'a VmFault,
     _level: PhantomData<L>,
 }
 
-impl<L> HugeFault<'_, L> {
-    /// Returns the file offset of the first page of the huge range.
-    pub fn pgoff(&self, order: u32) -> usize {
-        self.vmf.pgoff() & !((1 << order) - 1)
+impl<L: HugeLevel> HugeFault<'_, L> {
+    /// Returns the file offset, in pages, of the first page of the huge range.
+    pub fn pgoff(&self) -> usize {
+        self.vmf.pgoff() & !((1 << L::ORDER) - 1)
     }
 }
 
@@ -658,13 +672,17 @@ impl<T: VmOperations> MmapFile<T> {
                 offset,
             )
         };
-        let addr = i64::try_from(addr).map_err(|_| EINVAL)?;
-        if addr < 0 {
-            to_result(i32::try_from(addr).unwrap_or(-22))?;
+        // `IS_ERR_VALUE()`: the last page of the address space holds errnos.
+        if addr > usize::MAX - MAX_ERRNO {
+            let errno = i32::try_from(addr.wrapping_neg()).map_err(|_| EINVAL)?;
+            return Err(Error::from_errno(-errno));
         }
         Ok(UserMapping {
-            addr: usize::try_from(addr).map_err(|_| EINVAL)?,
+            addr,
             len,
+            // SAFETY: The helper reads `current->mm` of the calling task.
+            mm: unsafe { bindings::current_mm() },
+            _not_send: PhantomData,
         })
     }
 }
@@ -676,11 +694,17 @@ impl<T: VmOperations> Drop for MmapFile<T> {
     }
 }
 
+/// The largest errno an address-returning function encodes (`MAX_ERRNO`).
+const MAX_ERRNO: usize = 4095;
+
 /// A range of the current process's memory mapped by [`MmapFile::map`];
-/// unmapped (`vm_munmap()`) when dropped.
+/// unmapped (`vm_munmap()`) when dropped by the same process.  It is not
+/// `Send`: unmapping goes to the current process's memory.
 pub struct UserMapping {
     addr: usize,
     len: usize,
+    mm: *mut bindings::mm_struct,
+    _not_send: PhantomData<*mut ()>,
 }
 
 impl UserMapping {
@@ -702,8 +726,9 @@ impl UserMapping {
 
 impl Drop for UserMapping {
     fn drop(&mut self) {
-        // SAFETY: `vm_munmap()` may be called for any range of the current
-        // process; unmapping user memory cannot break kernel memory safety.
-        unsafe { bindings::vm_munmap(self.addr, self.len) };
+        // SAFETY: The helper unmaps the range only if the current process's mm
+        // is the one it was mapped in (`mm` is compared, never dereferenced);
+        // unmapping user memory cannot break kernel memory safety.
+        unsafe { bindings::vm_munmap_mm(self.mm, self.addr, self.len) };
     }
 }
