@@ -769,6 +769,13 @@ def boot(kern, mode, pmem, timeout, label):
             run(["truncate", "-s", size, img])
             imgs.append(img)
         qemu_opts = qemu_opts.format(img0=imgs[0], img1=imgs[1])
+    # Every layout also gets an NVMe controller with a 64 MiB controller
+    # memory buffer, which nvme registers as PCI P2PDMA memory (p2pmem).
+    nvme = os.path.join(CACHE, "nvme-cmb.img")
+    if not os.path.exists(nvme):
+        run(["truncate", "-s", "64M", nvme])
+    qemu_opts = (f"{qemu_opts} -drive file={nvme},if=none,id=nvm,format=raw "
+                 "-device nvme,serial=daxrs-p2pmem,drive=nvm,cmb_size_mb=64").strip()
     kvm = kvm_works(kern["bzimage"])
     bindir = build_helpers()
     guest = os.path.join(PROJECT, "guest", "guest.sh")

@@ -7,6 +7,8 @@
  *   daxprobe map FILE        PMD- and PTE-sized mappings of FILE, smaps report
  *   daxprobe smoke FILE      write/mmap/fsync/truncate smoke, TAP-style lines
  *   daxprobe devdax DEV      map a device-DAX instance, write, read back
+ *   daxprobe p2pmem DIR      map PCI P2PDMA memory (DIR = .../p2pmem), check
+ *                            that unmapping returns the pages to the pool
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -295,14 +297,81 @@ static int do_devdax(const char *dev)
 	return 0;
 }
 
+/* a number from a sysfs file; -1 on error */
+static long sysfs_long(const char *dir, const char *name)
+{
+	char path[512];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%li", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+/*
+ * PCI P2PDMA pages: each mmap() of p2pmem/allocate takes pages from the
+ * device's pool (refcount set to 1 and mapped), munmap() drops the last
+ * reference and page_free puts them back: "available" must return to its
+ * value before the mapping, every time.
+ */
+static int do_p2pmem(const char *dir)
+{
+	const size_t len = 1 * MiB;
+	long avail0 = sysfs_long(dir, "available"), avail;
+	char path[512];
+	int round, fd;
+	char *map;
+
+	check(avail0 >= (long)len, "pool has room", "available %ld", avail0);
+	snprintf(path, sizeof(path), "%s/allocate", dir);
+	fd = open(path, O_RDWR);
+	if (fd < 0) {
+		check(0, "open allocate", "%s", strerror(errno));
+		return 1;
+	}
+	for (round = 0; round < 3; round++) {
+		map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (map == MAP_FAILED) {
+			check(0, "mmap", "round %d: %s", round, strerror(errno));
+			return 1;
+		}
+		avail = sysfs_long(dir, "available");
+		if (round == 0)
+			check(avail == avail0 - (long)len, "mapping takes its pages from the pool",
+			      "available %ld -> %ld", avail0, avail);
+		fill(map, len, 7 + round);
+		if (round == 0)
+			check(!mismatch(map, len, 7), "write and read back", "data differs");
+		munmap(map, len);
+		avail = sysfs_long(dir, "available");
+		if (round == 0)
+			check(avail == avail0, "munmap returns the pages to the pool",
+			      "available %ld, was %ld", avail, avail0);
+	}
+	check(sysfs_long(dir, "available") == avail0, "three map/unmap rounds leave the pool whole",
+	      "available %ld, was %ld", sysfs_long(dir, "available"), avail0);
+	map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+	check(map == MAP_FAILED, "private mapping refused", "mapped");
+	close(fd);
+	return failures != 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 3 && !strcmp(argv[1], "p2pmem"))
+		return do_p2pmem(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "map"))
 		return do_map(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "smoke"))
 		return do_smoke(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "devdax"))
 		return do_devdax(argv[2]);
-	fprintf(stderr, "usage: daxprobe map|smoke FILE | daxprobe devdax DEV\n");
+	fprintf(stderr, "usage: daxprobe map|smoke FILE | devdax DEV | p2pmem DIR\n");
 	return 2;
 }

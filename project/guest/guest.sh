@@ -187,6 +187,25 @@ if modinfo rust_dax_abstractions >/dev/null 2>&1; then
 	rmmod rust_dax_abstractions || result rust-abstractions "rmmod" fail "module busy"
 fi
 
+# PCI P2PDMA pages (QEMU NVMe CMB registered as p2pmem): mapped through the
+# p2pmem "allocate" file, their references must return them to the pool.
+progress "core-mm: PCI P2PDMA pages (NVMe CMB p2pmem)"
+p2p=$(ls -d /sys/bus/pci/devices/*/p2pmem 2>/dev/null | head -1)
+if [ -z "$p2p" ]; then
+	result core-mm "p2pmem: NVMe CMB registered" fail \
+		"no /sys/bus/pci/devices/*/p2pmem: $(dmesg | grep -i -m2 'cmb\|p2p' | tr '\n' ' ')"
+else
+	result core-mm "p2pmem: NVMe CMB registered" pass "$p2p"
+	"$PROBE" p2pmem "$p2p" > "$RES/p2pmem.txt" 2>&1
+	while read -r ok rest; do
+		case $ok in
+		ok) result core-mm "p2pmem: $rest" pass ;;
+		not) result core-mm "p2pmem: $(echo "${rest#ok }" | sed 's/ - .*//')" fail \
+			"$(echo "$rest" | sed -n 's/^[^-]* - //p')" ;;
+		esac
+	done < "$RES/p2pmem.txt"
+fi
+
 KST=$(cat "$RES/kselftest-dir" 2>/dev/null)
 if [ -n "$KST" ] && [ -x "$KST/run_kselftest.sh" ]; then
 	progress "tools/testing/selftests/dax"

@@ -77,8 +77,12 @@ void rust_helper_put_dev_pagemap(struct dev_pagemap *pgmap)
 
 bool rust_helper_folio_is_fsdax(const struct folio *folio)
 {
-	return folio_is_zone_device(folio) &&
-	       folio->page.pgmap->type == MEMORY_DEVICE_FS_DAX;
+	return folio_is_fsdax(folio);
+}
+
+bool rust_helper_folio_is_longterm_pinnable(struct folio *folio)
+{
+	return folio_is_longterm_pinnable(folio);
 }
 
 void *rust_helper_folio_mapping_field(const struct folio *folio)

@@ -6,7 +6,7 @@
 
 struct dev_pagemap *rust_helper_page_pgmap(const struct page *page)
 {
-	return page->pgmap;
+	return page_pgmap(page);
 }
 
 void rust_helper_dev_pagemap_get(struct dev_pagemap *pgmap)
@@ -26,7 +26,7 @@ unsigned long rust_helper_page_to_pfn(const struct page *page)
  */
 bool rust_helper_zone_device_page_try_init(struct page *page)
 {
-	struct dev_pagemap *pgmap = page->pgmap;
+	struct dev_pagemap *pgmap = page_pgmap(page);
 
 	if (!percpu_ref_tryget_live(&pgmap->ref))
 		return false;

@@ -355,6 +355,10 @@ fn pmem_tests(t: &mut Ktap) {
         check(folio.is_zone_device(), "not ZONE_DEVICE")?;
         check(folio.is_fsdax(), "not FS DAX")?;
         check(
+            !folio.is_longterm_pinnable(),
+            "FS DAX folio is longterm pinnable",
+        )?;
+        check(
             folio.owner() == FolioOwner::None,
             "unmapped pmem has an owner",
         )?;

@@ -246,6 +246,7 @@ impl Folio {
     ///
     /// let folio = Folio::alloc(GFP_KERNEL, 0)?;
     /// assert!(!folio.is_fsdax());
+    /// assert!(folio.is_longterm_pinnable());
     /// // A new folio belongs to no one.
     /// assert_eq!(folio.owner(), FolioOwner::None);
     /// # Ok::<(), kernel::alloc::AllocError>(())
@@ -255,6 +256,16 @@ impl Folio {
         // SAFETY: By the type invariant the folio is valid; a `ZONE_DEVICE`
         // folio's pagemap outlives its references.
         unsafe { bindings::folio_is_fsdax(self.as_raw()) }
+    }
+
+    /// Returns whether the folio may be pinned for a long time
+    /// (`FOLL_LONGTERM`): not CMA, device-coherent, movable-zone or FS DAX
+    /// memory (the last because truncate waits for FS DAX pages to be idle).
+    #[inline]
+    pub fn is_longterm_pinnable(&self) -> bool {
+        // SAFETY: By the type invariant the folio is valid; a `ZONE_DEVICE`
+        // folio's pagemap outlives its references.
+        unsafe { bindings::folio_is_longterm_pinnable(self.as_raw()) }
     }
 
     /// Returns whom the folio belongs to, as `folio->mapping` says: a snapshot,
