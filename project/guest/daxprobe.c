@@ -9,10 +9,12 @@
  *   daxprobe devdax DEV      map a device-DAX instance, write, read back
  *   daxprobe p2pmem DIR      map PCI P2PDMA memory (DIR = .../p2pmem), check
  *                            that unmapping returns the pages to the pool
+ *   daxprobe hwpoison FILE   MADV_HWPOISON a mapped DAX page: which SIGBUS
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <linux/stat.h>
@@ -362,8 +364,62 @@ static int do_p2pmem(const char *dir)
 	return failures != 0;
 }
 
+static sigjmp_buf hwp_env;
+static volatile sig_atomic_t hwp_code = -1;
+
+static void hwp_handler(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	hwp_code = si->si_code;
+	siglongjmp(hwp_env, 1);
+}
+
+/*
+ * Poison one page of a mapped 2 MiB DAX file with MADV_HWPOISON, as ndctl's
+ * dax-pmd test does: the kernel must kill the caller with SIGBUS,
+ * BUS_MCEERR_AR ("action required").  Prints "sigbus <code name>".
+ */
+static int do_hwpoison(const char *path)
+{
+	const size_t len = 2 * MiB;
+	struct sigaction sa = { 0 };
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	char *map;
+
+	if (fd < 0 || ftruncate(fd, len)) {
+		fprintf(stderr, "daxprobe: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED) {
+		fprintf(stderr, "daxprobe: mmap %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	fill(map, len, 5);
+	sa.sa_sigaction = hwp_handler;
+	sa.sa_flags = SA_SIGINFO;
+	sigaction(SIGBUS, &sa, NULL);
+	if (!sigsetjmp(hwp_env, 1)) {
+		if (madvise(map + len / 2, 4096, MADV_HWPOISON)) {
+			printf("madvise-failed %s\n", strerror(errno));
+			return 1;
+		}
+		/* not killed at once: the access must be */
+		*(volatile char *)(map + len / 2);
+		printf("no-sigbus\n");
+		return 1;
+	}
+	printf("sigbus %s\n", hwp_code == BUS_MCEERR_AR ? "BUS_MCEERR_AR" :
+	       hwp_code == BUS_MCEERR_AO ? "BUS_MCEERR_AO" :
+	       hwp_code == BUS_ADRERR ? "BUS_ADRERR" : "other");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 3 && !strcmp(argv[1], "hwpoison"))
+		return do_hwpoison(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "p2pmem"))
 		return do_p2pmem(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "map"))
@@ -372,6 +428,6 @@ int main(int argc, char **argv)
 		return do_smoke(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "devdax"))
 		return do_devdax(argv[2]);
-	fprintf(stderr, "usage: daxprobe map|smoke FILE | devdax DEV | p2pmem DIR\n");
+	fprintf(stderr, "usage: daxprobe map|smoke|hwpoison FILE | devdax DEV | p2pmem DIR\n");
 	return 2;
 }

@@ -245,6 +245,51 @@ if [ -n "$KST" ] && [ -x "$KST/run_kselftest.sh" ]; then
 	done < "$RES/kselftest.tap"
 fi
 
+# What ndctl's and fstests' DAX tests need from the kernel and the guest,
+# each checked here so a config or tooling gap shows up in our own run.
+progress "env: trace-cmd, /dev/mem, dm-linear over pmem"
+if mkfs_mount xfs "${PMEMS[1]}" "$MNT/xfs"; then
+	# ndctl dax.sh: fs_dax:dax_pmd_fault_done events of a PMD fault
+	trace-cmd record -q -e fs_dax:dax_pmd_fault_done -o /tmp/daxrs-pmd.dat \
+		"$PROBE" map "$MNT/xfs/pmd-trace" > "$RES/trace-cmd.txt" 2>&1
+	trace-cmd report -i /tmp/daxrs-pmd.dat > "$RES/trace-cmd-report.txt" 2>&1
+	n=$(grep -c dax_pmd_fault_done "$RES/trace-cmd-report.txt")
+	# the result is VM_FAULT_NOPAGE (0x100) when a PMD was mapped;
+	# trace-cmd prints the flag's name or, unresolved, its value
+	nopage=$(grep dax_pmd_fault_done "$RES/trace-cmd-report.txt" | grep -Ec "NOPAGE|0x100\b")
+	if [ "$nopage" -ge 1 ]; then
+		result env "trace-cmd records fs_dax:dax_pmd_fault_done (xfs PMD fault)" pass \
+			"$n events, $nopage NOPAGE"
+	else
+		result env "trace-cmd records fs_dax:dax_pmd_fault_done (xfs PMD fault)" fail \
+			"$n events, $nopage NOPAGE: $(grep -m1 dax_pmd_fault_done "$RES/trace-cmd-report.txt")"
+	fi
+	umount "$MNT/xfs"
+else
+	result env "trace-cmd records fs_dax:dax_pmd_fault_done (xfs PMD fault)" fail "xfs mount failed"
+fi
+if [ -c /dev/mem ] && dd if=/dev/mem of=/dev/null bs=4096 count=1 2>/dev/null; then
+	result env "/dev/mem exists and reads" pass
+else
+	result env "/dev/mem exists and reads" fail "$(ls -l /dev/mem 2>&1)"
+fi
+# ndctl dm.sh: a dm-linear device over a pmem namespace stays DAX capable
+sectors=$(blockdev --getsz "/dev/${PMEMS[0]}")
+if dmsetup create daxrs-linear --table "0 $sectors linear /dev/${PMEMS[0]} 0" 2>"$RES/dm.err"; then
+	dm=$(basename "$(readlink -f /dev/mapper/daxrs-linear)")
+	if [ "$(cat /sys/block/$dm/queue/dax 2>/dev/null)" = 1 ] &&
+		mkfs_mount ext4 mapper/daxrs-linear "$MNT/dm" && grep -q " $MNT/dm .*dax=always" /proc/mounts; then
+		result env "dm-linear over /dev/${PMEMS[0]}: DAX, ext4 dax=always mount" pass "$dm"
+	else
+		result env "dm-linear over /dev/${PMEMS[0]}: DAX, ext4 dax=always mount" fail \
+			"queue/dax=$(cat /sys/block/$dm/queue/dax 2>&1); $(dmesg | tail -2 | tr '\n' ' ')"
+	fi
+	umount "$MNT/dm" 2>/dev/null
+	dmsetup remove daxrs-linear || result env "dm-linear removed" fail "dmsetup remove failed"
+else
+	result env "dm-linear over /dev/${PMEMS[0]}: DAX, ext4 dax=always mount" fail "$(cat "$RES/dm.err")"
+fi
+
 for fs in ext4 xfs; do
 	dev=${PMEMS[0]}
 	[ $fs = xfs ] && dev=${PMEMS[1]}
@@ -279,6 +324,20 @@ for fs in ext4 xfs; do
 		result smoke "$fs: fsck clean" fail "$(echo "$out" | tail -3 | tr '\n' ' ')"
 	fi
 done
+
+# Last, as it leaves a poisoned page behind: ndctl dax-pmd's MADV_HWPOISON
+# of a mapped FS DAX page must kill the caller with BUS_MCEERR_AR.
+progress "env: MADV_HWPOISON on a mapped DAX page (xfs)"
+if mkfs_mount xfs "${PMEMS[1]}" "$MNT/xfs"; then
+	out=$("$PROBE" hwpoison "$MNT/xfs/poison" 2>&1)
+	case $out in
+	"sigbus BUS_MCEERR_AR") result env "MADV_HWPOISON on a DAX mapping: SIGBUS BUS_MCEERR_AR" pass ;;
+	*) result env "MADV_HWPOISON on a DAX mapping: SIGBUS BUS_MCEERR_AR" fail "$out" ;;
+	esac
+	umount "$MNT/xfs" || result env "unmount after MADV_HWPOISON" fail "umount failed"
+else
+	result env "MADV_HWPOISON on a DAX mapping: SIGBUS BUS_MCEERR_AR" fail "xfs mount failed"
+fi
 
 progress "done"
 finish $FAILED
