@@ -118,12 +118,8 @@ impl DevmapPfn {
 pub mod flags {
     use crate::bindings;
 
-    /// Mappable readable.
-    pub const READ: usize = bindings::VM_READ as usize;
-    /// Mappable writable.
-    pub const WRITE: usize = bindings::VM_WRITE as usize;
-    /// Writes go to the file (`MAP_SHARED`).
-    pub const SHARED: usize = bindings::VM_SHARED as usize;
+    pub use crate::mm::pgtable::vm_flags::{READ, SHARED, WRITE};
+
     /// Maps raw page frames only.
     pub const PFNMAP: usize = bindings::VM_PFNMAP as usize;
     /// Maps page frames and pages.
