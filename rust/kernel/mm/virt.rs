@@ -253,7 +253,9 @@ impl VmFault {
         self.flags() & bindings::fault_flag_FAULT_FLAG_WRITE != 0
     }
 
-    pub(crate) fn page_raw(&self) -> *mut bindings::page {
+    /// Returns the raw `struct page` pointer the fault is about (`vmf->page`,
+    /// set for device-private faults; NULL otherwise).  An identity only.
+    pub fn page_raw(&self) -> *mut bindings::page {
         self.raw().page
     }
 
