@@ -18,6 +18,7 @@ Everything it builds or records lives under $DAXRS_CACHE (default
 import argparse
 import datetime
 import hashlib
+import json
 import os
 import re
 import shlex
@@ -96,6 +97,8 @@ HOST_NEEDS = [
     ("fio", "fio"),
     ("dmsetup", "dmsetup"),
     ("/usr/share/doc/python3-venv", "python3-venv"),
+    # runs the ndctl stand-in (and a user's ndctl build) in the guest
+    ("meson", "meson"),
 ]
 
 
@@ -652,6 +655,7 @@ def build(variant, tools, lint=False):
     run(make_cmd(src, out, tools, f"INSTALL_MOD_PATH={modroot}", "INSTALL_MOD_STRIP=1",
                  "modules_install"), env=env)
     release = run(make_cmd(src, out, tools, "-s", "kernelrelease"), env=env).strip()
+    build_nfit_test(src, out, tools, env, modroot, release)
     # The selftests come with the series; the base runs the series' build.
     kst = build_kselftests(src, out, tools, env) if variant == "series" else \
         (os.path.join(CACHE, "out", "series", "kselftest")
@@ -661,6 +665,66 @@ def build(variant, tools, lint=False):
     return {"variant": variant, "out": out, "src": src, "release": release,
             "bzimage": os.path.join(out, "arch", "x86", "boot", "bzImage"),
             "modroot": modroot, "kselftest": kst}
+
+
+# The mocked libnvdimm/nfit/pmem/dax modules of tools/testing/nvdimm take the
+# place of the in-tree ones (ndctl's contrib/nfit_test_depmod.conf, plus the
+# search order).  ndctl's test/core.c refuses modules not loaded from extra/
+# or updates/.
+NFIT_TEST_OVERRIDES = ("nfit", "device_dax", "dax_pmem", "dax_pmem_core", "dax_pmem_compat",
+                       "libnvdimm", "nd_btt", "nd_e820", "nd_pmem", "dax")
+NFIT_TEST_SOURCES = ("tools/testing/nvdimm", "drivers/nvdimm", "drivers/acpi/nfit",
+                     "drivers/dax")
+
+
+def build_nfit_test(src, out, tools, env, modroot=None, release=None):
+    """nfit_test (tools/testing/nvdimm) built against this build and staged in
+    modroot's extra/, overriding the in-tree libnvdimm/pmem/dax modules.
+
+    6.12's kbuild writes the objects of an M= build next to its sources, and
+    this Kbuild reaches the drivers as ../../../drivers: so the build runs in
+    a copy of those directories under the build dir (the source tree stays
+    clean and shared by variants).  A failure here fails the build: the
+    series changes what nfit_test wraps (devm_memremap_pages, pgmap refs)."""
+    scratch = os.path.join(out, "nfit_test")
+    for d in NFIT_TEST_SOURCES:
+        dst = os.path.join(scratch, d)
+        os.makedirs(dst, exist_ok=True)
+        # sources only in, stale sources out; objects of the last build stay
+        run(["rsync", "-a", "--delete", "--exclude=*.o", "--exclude=*.ko", "--exclude=.*.cmd",
+             "--exclude=*.mod*", "--exclude=modules.order", "--exclude=Module.symvers",
+             "--exclude=*.a", "--exclude=.tmp*",
+             os.path.join(src, d) + "/", dst + "/"])
+    mdir = os.path.join(scratch, "tools", "testing", "nvdimm")
+    say("building nfit_test (tools/testing/nvdimm) against this build")
+    p = subprocess.run(make_cmd(src, out, tools, f"M={mdir}", "modules"), env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                       errors="replace")
+    with open(os.path.join(out, "nfit_test.log"), "w") as f:
+        f.write(p.stdout)
+    if p.returncode != 0:
+        lines = p.stdout.splitlines()
+        errs = [x for x in lines if re.search(r"error[:\[]|Error \d|undefined", x)]
+        raise Fail("tools/testing/nvdimm (nfit_test) does not build against this tree "
+                   f"(make exit {p.returncode}):\n" +
+                   "\n".join("    " + x for x in (errs or lines[-20:])[:20]) +
+                   f"\n    full log: {out}/nfit_test.log")
+    if modroot is None:
+        return
+    run(make_cmd(src, out, tools, f"M={mdir}", f"INSTALL_MOD_PATH={modroot}",
+                 "INSTALL_MOD_DIR=extra", "INSTALL_MOD_STRIP=1", "modules_install"), env=env)
+    conf = os.path.join(out, "nfit_test-depmod.conf")
+    with open(conf, "w") as f:
+        f.write("# written by daxrs: the nfit_test builds of these modules win\n"
+                "search extra updates built-in\n")
+        f.writelines(f"override {m} * extra\n" for m in NFIT_TEST_OVERRIDES)
+    run(["depmod", "-b", modroot, "-C", conf, release])
+    mods = os.path.join(modroot, "lib", "modules", release)
+    dep = open(os.path.join(mods, "modules.dep")).read()
+    for m in ("nfit_test", "nfit", "libnvdimm", "nd_pmem", "device_dax", "dax_pmem"):
+        if not re.search(rf"^extra/(test/)?{m}\.ko(\.\w+)?:", dep, re.M):
+            raise Fail(f"nfit_test staging: modules.dep under {mods} does not resolve "
+                       f"{m} to extra/ (depmod config {conf})")
 
 
 def build_kselftests(src, out, tools, env):
@@ -738,11 +802,31 @@ PMEM_LAYOUTS = {
                        "-object memory-backend-file,id=nvmem1,share=on,"
                        "mem-path={img1},size=1026M,align=2M "
                        "-device nvdimm,id=nv1,memdev=nvmem1,label-size=2M"},
+    # All three kinds at once, as ndctl's dax suite needs them (see README):
+    # e820 regions (the first 3 GiB, 1 GiB aligned, for ndctl's dax-dev and
+    # device-dax), two labelled QEMU NVDIMMs of 4 GiB (their fsdax namespaces
+    # are fstests' TEST_DEV and SCRATCH_DEV; sparse host files, so host page
+    # cache rather than pinned guest RAM), and the nfit_test bus (modules).
+    # The e820 regions start at 8 GiB: nfit_test hands out its emulated
+    # "physical" ranges from [4 GiB, 8 GiB) and its request_region wrapper
+    # claims (and WARNs about) anything there.  RAM is 2 GiB below 4 GiB and
+    # 4 to 13 GiB, so about 6 GiB remain RAM.
+    "all": {"memory": "11G",
+            "append": "memmap=3G!8G memmap=768M!11392M memmap=768M!12416M",
+            "qemu": "-machine nvdimm=on -m 11G,slots=4,maxmem=32G "
+                    "-object memory-backend-file,id=nvmem0,share=on,"
+                    "mem-path={img0},size=4098M,align=2M "
+                    "-device nvdimm,id=nv0,memdev=nvmem0,label-size=2M "
+                    "-object memory-backend-file,id=nvmem1,share=on,"
+                    "mem-path={img1},size=4098M,align=2M "
+                    "-device nvdimm,id=nv1,memdev=nvmem1,label-size=2M"},
 }
+NVDIMM_SIZES = {"nvdimm": ("2050M", "1026M"), "all": ("4098M", "4098M")}
 
 
-def boot(kern, mode, pmem, timeout, label):
-    """Boot the kernel under vng and run project/guest/guest.sh MODE in it."""
+def boot(kern, mode, pmem, timeout, label, suites=None):
+    """Boot the kernel under vng and run project/guest/guest.sh MODE in it.
+    suites (mode "suites"): what the guest runs of the user's ndctl/fstests."""
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     res = os.path.join(CACHE, "results", f"{stamp}-{mode}-{kern['variant']}")
     os.makedirs(res)
@@ -760,9 +844,9 @@ def boot(kern, mode, pmem, timeout, label):
             f.write(kern["kselftest"] + "\n")
     layout = PMEM_LAYOUTS[pmem]
     qemu_opts = layout["qemu"]
-    if pmem == "nvdimm":
+    if pmem in NVDIMM_SIZES:
         imgs = []
-        for i, size in ((0, "2050M"), (1, "1026M")):
+        for i, size in enumerate(NVDIMM_SIZES[pmem]):
             img = os.path.join(CACHE, f"nvdimm{i}.img")
             if os.path.exists(img):
                 os.unlink(img)  # fresh, label-less every boot
@@ -778,15 +862,29 @@ def boot(kern, mode, pmem, timeout, label):
                  "-device nvme,serial=daxrs-p2pmem,drive=nvm,cmb_size_mb=64").strip()
     kvm = kvm_works(kern["bzimage"])
     bindir = build_helpers()
-    guest = os.path.join(PROJECT, "guest", "guest.sh")
+    # a copy: bash reads its script as it goes, and the repository's copy
+    # may be edited while a guest runs
+    guest = os.path.join(res, "guest.sh")
+    shutil.copy(os.path.join(PROJECT, "guest", "guest.sh"), guest)
     script = shlex.join(["bash", guest, mode, res, kern["modroot"], REPO, bindir, pmem])
     cmd = [tool_paths()["vng"], "--run", kern["bzimage"], "--disable-microvm", "--force-9p",
            "--cpus", "2", "--memory", layout["memory"], "--verbose",
+           # no vng module dir (.virtme_mods, the in-tree modules only): udev
+           # would load the in-tree libnvdimm at boot, before the guest
+           # script mounts the staged modules with nfit_test's in extra/
+           "--skip-modules",
            # an oops (a task dead with its locks held) panics, and a panic ends
            # the guest at once: a run stops with the trace instead of hanging
            "--append", f"{layout['append']} log_buf_len=8M printk.devkmsg=on "
                        "oops=panic panic=-1".strip(),
            "--rwdir", res, "--exec", script]
+    if suites:
+        with open(os.path.join(res, "suites.env"), "w") as f:
+            f.writelines(f"{k}={shlex.quote(v)}\n" for k, v in suites["env"].items())
+        # writable in the guest (meson-logs, fstests' own files), untouched
+        # on the host
+        for d in suites["dirs"]:
+            cmd += ["--overlay-rwdir", d]
     if not kvm:
         cmd.insert(3, "--disable-kvm")
         # Multi-threaded TCG runs a vCPU into a stale int3 while another one
@@ -836,6 +934,189 @@ def boot(kern, mode, pmem, timeout, label):
         raise Fail(open(err).read().strip() + f"\n    guest log: {res}/guest.log")
     say(f"guest finished in {fmt_secs(now() - t0)} (script exit {rc}); results in {res}")
     return res, rc
+
+
+# --------------------------------------------------------------------------
+# The user's own ndctl and fstests (test --ndctl / --fstests), or the
+# stand-ins of project/tests/standin that check the same plumbing
+
+STANDIN = os.path.join(PROJECT, "tests", "standin")
+
+
+def ndctl_dirs(path):
+    """(source, build) of an ndctl checkout or of its meson build dir."""
+    path = os.path.abspath(os.path.expanduser(path))
+    for b in (path, os.path.join(path, "build")):
+        info = os.path.join(b, "meson-info", "meson-info.json")
+        if os.path.exists(info):
+            with open(info) as f:
+                d = json.load(f).get("directories", {})
+            return os.path.abspath(d.get("source", path)), os.path.abspath(b)
+    raise Fail(f"--ndctl {path}: neither it nor {path}/build is a meson build directory.\n"
+               "    build ndctl first: meson setup build -Dtest=enabled -Ddestructive=enabled"
+               " && meson compile -C build")
+
+
+def check_ndctl(path, args):
+    """What the guest needs to run `meson test ARGS` in an ndctl build."""
+    src, bdir = ndctl_dirs(path)
+    with open(os.path.join(bdir, "meson-info", "intro-tests.json")) as f:
+        tests = json.load(f)
+    argv = shlex.split(args)
+    suites = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--suite"]
+    picked = [t for t in tests if not suites or any(
+        s == x or s.endswith(":" + x) for s in t.get("suite", []) for x in suites)]
+    if not picked:
+        raise Fail(f"--ndctl {path}: no test in {' '.join(suites) or 'the build'} "
+                   f"({len(tests)} tests registered): was ndctl configured with "
+                   "-Dtest=enabled?")
+    missing = [t["cmd"][0] for t in picked if t.get("cmd") and not os.path.exists(t["cmd"][0])]
+    if missing:
+        raise Fail(f"--ndctl {path}: not built ({missing[0]} is missing): "
+                   f"meson compile -C {bdir}")
+    opts = os.path.join(bdir, "meson-info", "intro-buildoptions.json")
+    if os.path.exists(opts):
+        with open(opts) as f:
+            destr = [o.get("value") for o in json.load(f) if o.get("name") == "destructive"]
+        if destr and destr[0] != "enabled":
+            say(f"note: {bdir} was configured without -Ddestructive=enabled, so most of "
+                "the dax suite is not built (meson configure -Ddestructive=enabled)")
+    meson = shutil.which("meson")
+    if not meson:
+        raise Fail("--ndctl needs meson on this machine (the guest runs the host's): "
+                   "apt-get install meson")
+    return {"NDCTL_SRC": src, "NDCTL_BUILD": bdir, "NDCTL_ARGS": args,
+            "NDCTL_TESTS": str(len(picked))}, [src] + ([] if bdir.startswith(src + "/")
+                                                       else [bdir])
+
+
+def check_fstests(path, args, fss):
+    d = os.path.abspath(os.path.expanduser(path))
+    if not os.access(os.path.join(d, "check"), os.X_OK):
+        raise Fail(f"--fstests {d}: no executable ./check there: not an fstests checkout")
+    if not os.path.exists(os.path.join(d, "ltp", "fsstress")):
+        raise Fail(f"--fstests {d}: not built (no ltp/fsstress): run make in {d}")
+    bad = [x for x in fss if x not in ("ext4", "xfs")]
+    if bad or not fss:
+        raise Fail(f"--fstests-fs: ext4 and/or xfs, not {','.join(bad or fss)!r}")
+    return {"FSTESTS_DIR": d, "FSTESTS_ARGS": args, "FSTESTS_FS": " ".join(fss)}, [d]
+
+
+def suites_plan(args, kvm):
+    """The suites boot: the user's ndctl/fstests where given, the stand-ins
+    for the rest (so the plumbing is tested on every run).  Returns
+    (plan for boot(), {suite key: row suite name})."""
+    env, dirs, names = {}, [], {}
+    mult = "" if kvm else " --timeout-multiplier 4"  # TCG, see README
+    if args.ndctl:
+        e, d = check_ndctl(args.ndctl, args.ndctl_args or "--suite dax" + mult)
+        names["ndctl"] = "ndctl"
+    else:
+        build = standin_ndctl_build()
+        e, d = check_ndctl(build, "--suite dax")
+        names["ndctl"] = "standin-ndctl"
+    env.update(e)
+    dirs += d
+    fss = [x for x in (args.fstests_fs or "ext4,xfs").split(",") if x]
+    if args.fstests:
+        e, d = check_fstests(args.fstests, args.fstests_args, fss)
+        names["fstests"] = "fstests"
+    else:
+        e, d = check_fstests(os.path.join(STANDIN, "fstests"), "-g dax", ["ext4", "xfs"])
+        names["fstests"] = "standin-fstests"
+    env.update(e)
+    dirs += d
+    env["MESON"] = shutil.which("meson") or "meson"
+    return {"env": env, "dirs": dirs}, names
+
+
+def standin_ndctl_build():
+    """project/tests/standin/ndctl configured with meson under the cache."""
+    bdir = os.path.join(CACHE, "standin-ndctl")
+    src = os.path.join(STANDIN, "ndctl")
+    # configured again when the repository moved or the meson.build changed
+    stamp = os.path.join(bdir, ".daxrs-source")
+    want = src + " " + sha256(os.path.join(src, "meson.build")) + "\n"
+    if not os.path.exists(stamp) or read_text(stamp) != want:
+        if os.path.exists(bdir):
+            shutil.rmtree(bdir)
+        run(["meson", "setup", bdir, src])
+        with open(stamp, "w") as f:
+            f.write(want)
+    return bdir
+
+
+def parse_ndctl_testlog(path, suite="ndctl"):
+    """meson's testlog.json (one JSON object per line): a row per test."""
+    rows = []
+    with open(path, errors="replace") as f:
+        for line in f:
+            try:
+                t = json.loads(line)
+            except ValueError:
+                continue
+            if not isinstance(t, dict) or "name" not in t:
+                continue
+            res = str(t.get("result", ""))
+            r = {"OK": "pass", "EXPECTEDFAIL": "pass", "SKIP": "skip"}.get(res, "fail")
+            detail = ""
+            if r != "pass":
+                out = [x for x in str(t.get("stdout") or "").splitlines() if x.strip()]
+                detail = f"{res}, exit {t.get('returncode')}" + \
+                    (f": {out[-1].strip()[:160]}" if out else "")
+            rows.append((suite, t["name"], r, detail))
+    return rows
+
+
+def parse_fstests(text, result_base, suite):
+    """./check's summary (Ran:, Not run:, Failures:) as rows; notrun reasons
+    from RESULT_BASE/<test>.notrun."""
+    lists = {}
+    for line in text.splitlines():
+        for key in ("Ran:", "Not run:", "Failures:"):
+            if line.startswith(key):
+                lists[key] = line[len(key):].split()
+    if "Ran:" not in lists and "Not run:" not in lists:
+        tail_ = " | ".join(x for x in text.splitlines()[-3:] if x.strip())
+        return [(suite, "./check completed", "fail", tail_[:200] or "no output")]
+    failed = set(lists.get("Failures:", []))
+    rows = []
+    for t in lists.get("Ran:", []):
+        rows.append((suite, t, "fail" if t in failed else "pass",
+                     f"see {os.path.join(result_base, t)}.out.bad / .full" if t in failed
+                     else ""))
+    for t in lists.get("Not run:", []):
+        why = ""
+        nr = os.path.join(result_base, t + ".notrun")
+        if os.path.exists(nr):
+            why = read_text(nr).strip().splitlines()[0][:160] if read_text(nr).strip() else ""
+        rows.append((suite, t, "skip", why))
+    return rows
+
+
+def suite_rows(res, names, env):
+    """Rows of a suites boot: the user's (or stand-in) suites, and the log scan."""
+    rows = []
+    if env.get("NDCTL_BUILD"):
+        log = os.path.join(res, "ndctl-testlog.json")
+        got = parse_ndctl_testlog(log, names["ndctl"]) if os.path.exists(log) else []
+        if not got:
+            rows.append((names["ndctl"], "meson test", "fail",
+                         tail(os.path.join(res, "ndctl-meson.txt"), 3).replace("\n", " | ")))
+        rows += got
+    for fs in env.get("FSTESTS_FS", "").split():
+        suite = f"{names['fstests']}-{fs}"
+        out = os.path.join(res, f"fstests-{fs}.txt")
+        if not os.path.exists(out):
+            rows.append((suite, "./check completed", "fail", "the guest did not run it"))
+            continue
+        rows += parse_fstests(read_text(out), os.path.join(res, f"fstests-{fs}"), suite)
+    log = os.path.join(res, "dmesg.txt")
+    bad = [x for x in (read_text(log) if os.path.exists(log) else "").splitlines()
+           if BAD_LOG.search(x)]
+    rows.append(("kernel-log", "no oops/BUG/WARNING/... (suites boot)",
+                 "fail" if bad else "pass", " | ".join(bad[:5])))
+    return rows, bad
 
 
 # --------------------------------------------------------------------------
@@ -1329,8 +1610,8 @@ def cmd_series_lint(args):
 
 
 def cmd_series_bisect(args):
-    """Build the test config after each patch: every patch must build on its
-    own.  It walks the series work tree from the first patch to the last
+    """Build the test config (and nfit_test) after each patch: every patch
+    must build on its own.  It walks the series work tree from the first patch to the last
     and builds each in the series build dir, so each step recompiles only
     what that patch changed; the work tree ends at the tip again."""
     tools = ensure_host()
@@ -1351,6 +1632,13 @@ def cmd_series_bisect(args):
             with open(log, "w") as logf:
                 rc = subprocess.run(make_cmd(wt, out, tools, "CLIPPY=1"), env=build_env(),
                                     stdout=logf, stderr=subprocess.STDOUT).returncode
+            if rc == 0:
+                try:
+                    build_nfit_test(wt, out, tools, build_env())
+                except Fail as e:
+                    rc = 1
+                    with open(log, "a") as logf:
+                        logf.write(f"\n{e}\n")
             say(f"  {'builds' if rc == 0 else 'does NOT build'} ({fmt_secs(now() - t0)}, "
                 f"log {log})")
             if rc != 0:
@@ -1421,11 +1709,23 @@ def tooling_rows():
     return rows
 
 
-def run_tests(variant, tools, pmem):
+def run_tests(variant, tools, pmem, args=None):
     kern = build(variant, tools, lint=True)
     res, _ = boot(kern, "test", pmem,
                   int(os.environ.get("DAXRS_BOOT_TIMEOUT", "2400")), "test suites")
     rows, bad = collect(res)
+    if args is not None and pmem == "all":
+        plan, names = suites_plan(args, kvm_works(kern["bzimage"]))
+        what = " and ".join(("your ndctl" if args.ndctl else "the ndctl stand-in",
+                             "your fstests" if args.fstests else "the fstests stand-in"))
+        # the user's suites take hours under TCG
+        timeout = int(os.environ.get("DAXRS_SUITES_TIMEOUT",
+                                     "43200" if args.ndctl or args.fstests else "1800"))
+        sres, _ = boot(kern, "suites", pmem, timeout, what, suites=plan)
+        srows, sbad = suite_rows(sres, names, plan["env"])
+        write_tsv(os.path.join(sres, "rows.tsv"), srows)
+        rows += srows
+        bad += sbad
     if variant == "series":
         say("linting the series: checkpatch --strict, rustfmtcheck, clippy, rustdoc")
         rows += checkpatch_rows(ensure_base()) + rustfmt_rows(kern, tools) + \
@@ -1457,7 +1757,7 @@ def record_baseline(kern, res, rows, pmem):
                 f"Kernel {kern['release']} ({read_pin()['package']} "
                 f"{read_pin()['version']}), recorded "
                 f"{datetime.date.today().isoformat()} with `./daxrs test --record-baseline"
-                f"{'' if pmem == 'memmap' else ' --pmem ' + pmem}`.\n"
+                f"{'' if pmem == 'all' else ' --pmem ' + pmem}`.\n"
                 f"Every later run of the series is compared with `base-{pmem}.tsv`.\n\n"
                 f"**{n['pass']} passed, {n['fail']} failed, {n['skip']} skipped**\n\n"
                 "| suite | test | result | detail |\n|---|---|---|---|\n")
@@ -1477,13 +1777,21 @@ def cmd_test(args):
     pre = tooling_rows()
     n = summarize(pre)
     say(f"tooling tests: {n['pass']} passed, {n['fail']} failed")
+    if (args.ndctl or args.fstests) and args.record_baseline:
+        raise Fail("--record-baseline records this repository's suites only: "
+                   "run it without --ndctl/--fstests")
+    if (args.ndctl or args.fstests) and args.pmem != "all":
+        raise Fail("--ndctl/--fstests need the guest with all pmem kinds: --pmem all")
+    if args.ndctl or args.fstests:
+        # the user's suites have no recorded baseline: run them on the base too
+        args.with_base = True
     if args.record_baseline:
         args.with_base = True
     # series first: the base runs the selftests the series brings
     variants = ["series", "base"] if args.with_base else ["series"]
     results = {}
     for v in variants:
-        results[v] = run_tests(v, tools, args.pmem)
+        results[v] = run_tests(v, tools, args.pmem, args)
     if args.record_baseline:
         kern, res, rows, _ = results["base"]
         record_baseline(kern, res, rows, args.pmem)
@@ -1550,7 +1858,20 @@ def main():
                    help="also build and test the unpatched base; print both side by side")
     t.add_argument("--record-baseline", action="store_true",
                    help="run the base as well and write its results into project/baseline/")
-    t.add_argument("--pmem", choices=sorted(PMEM_LAYOUTS), default="memmap")
+    t.add_argument("--pmem", choices=sorted(PMEM_LAYOUTS), default="all")
+    t.add_argument("--ndctl", metavar="DIR",
+                   help="your built ndctl checkout (or its meson build dir): run its "
+                   "`meson test --suite dax` in the guest, on base and series")
+    t.add_argument("--ndctl-args", metavar="ARGS",
+                   help="meson test options instead of `--suite dax` (and "
+                   "`--timeout-multiplier 4` under TCG)")
+    t.add_argument("--fstests", metavar="DIR",
+                   help="your built fstests checkout: run ./check with -o dax=always "
+                   "on ext4 and xfs in the guest, on base and series")
+    t.add_argument("--fstests-args", metavar="ARGS", default="-g dax",
+                   help="./check arguments (default: -g dax)")
+    t.add_argument("--fstests-fs", metavar="FS[,FS]", default="ext4,xfs",
+                   help="file systems to run fstests on (default: ext4,xfs)")
     sr = sub.add_parser("series", help="work on the series: materialise, export, emit, "
                         "lint, bisect").add_subparsers(dest="action", required=True)
     sr.add_parser("materialise", help="commit the series onto the base in "

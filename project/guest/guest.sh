@@ -37,17 +37,99 @@ mount --bind "$MODROOT/lib/modules" /lib/modules ||
 	die_env "cannot bind-mount the staged modules from $MODROOT"
 [ -d "/lib/modules/$(uname -r)" ] ||
 	die_env "no modules for $(uname -r) under $MODROOT: was the kernel rebuilt without modules_install?"
-mods="libnvdimm nd_pmem dax_pmem device_dax"
-[ "$PMEM" = memmap ] && mods="$mods nd_e820"
-[ "$PMEM" = nvdimm ] && mods="$mods nfit"
+mods="libnvdimm nd_pmem nd_btt dax_pmem device_dax"
+case $PMEM in
+memmap) mods="$mods nd_e820" ;;
+nvdimm) mods="$mods nfit" ;;
+all) mods="$mods nd_e820 nfit" ;;
+esac
 modprobe -a $mods || die_env "modprobe -a $mods failed (see $RES/guest.log)"
 udevadm settle -t 30 2>/dev/null || sleep 2
 
+# The buses (providers) ndctl sees: e820, ACPI.NFIT, nfit_test.0 ...
+buses() { ndctl list -B 2>/dev/null | jq -r '[.. | objects | .provider? // empty] | join(" ")'; }
+# the region devices of a bus, largest first
+bus_regions() {
+	ndctl list -R -b "$1" 2>/dev/null |
+		jq -r '[.. | objects | select((.dev? // "") | startswith("region"))] |
+			sort_by(-.size) | .[].dev'
+}
+
 # ---------------------------------------------------------------------------
-# pmem: two fsdax namespaces (2 MiB aligned) and one devdax namespace
-progress "creating namespaces on the $PMEM pmem: 2 x fsdax (align 2M), 1 x devdax"
-if [ "$PMEM" = memmap ]; then
-	mapfile -t NS < <(ndctl list -N -b e820 2>/dev/null | jq -r '.[].dev' | sort -V)
+# nfit_test: tools/testing/nvdimm, built against this kernel by daxrs and
+# staged in extra/, where depmod prefers it to the in-tree modules.  Loaded
+# and checked here, next to the e820 and ACPI.NFIT buses, then unloaded.
+if [ "$PMEM" = all ] && [ "$MODE" = test ]; then
+	progress "nfit_test: the mocked nvdimm modules and the nfit_test buses"
+	bad=
+	for m in libnvdimm nfit nd_pmem nd_btt nd_e820 dax_pmem device_dax; do
+		f=$(modinfo -n "$m" 2>/dev/null)
+		case $f in */extra/*) ;; *) bad="$bad $m=${f:-none}" ;; esac
+		# out-of-tree (O) taint: what ndctl's test/core.c also checks
+		grep -q O "/sys/module/$m/taint" 2>/dev/null || bad="$bad $m:not-loaded-or-no-O-taint"
+	done
+	if [ -z "$bad" ]; then
+		result env "nfit_test: libnvdimm, nfit, nd_pmem, nd_btt, nd_e820, dax_pmem, device_dax from extra/" pass
+	else
+		result env "nfit_test: libnvdimm, nfit, nd_pmem, nd_btt, nd_e820, dax_pmem, device_dax from extra/" fail "$bad"
+	fi
+	if modprobe nfit_test 2>"$RES/nfit_test.err"; then
+		udevadm settle -t 60 2>/dev/null
+		ndctl list -b nfit_test.0 -BDR > "$RES/nfit_test.json" 2>&1
+		nb=$(jq -r '[.. | objects | .provider? // empty] | map(select(. == "nfit_test.0")) | length' \
+			"$RES/nfit_test.json" 2>/dev/null)
+		nd=$(jq -r '[.. | objects | select((.dev? // "") | startswith("nmem"))] | length' \
+			"$RES/nfit_test.json" 2>/dev/null)
+		nr=$(jq -r '[.. | objects | select((.dev? // "") | startswith("region"))] | length' \
+			"$RES/nfit_test.json" 2>/dev/null)
+		if [ "${nb:-0}" = 1 ] && [ "${nd:-0}" -ge 1 ] && [ "${nr:-0}" -ge 1 ]; then
+			result env "nfit_test: modprobe nfit_test; ndctl list -b nfit_test.0 shows the bus" pass \
+				"$nd DIMMs, $nr regions"
+		else
+			result env "nfit_test: modprobe nfit_test; ndctl list -b nfit_test.0 shows the bus" fail \
+				"bus=$nb dimms=$nd regions=$nr: $(head -c 300 "$RES/nfit_test.json")"
+		fi
+		b=" $(buses) "
+		case $b in
+		*" e820 "*" ACPI.NFIT "*|*" ACPI.NFIT "*" e820 "*) ok=1 ;;
+		*) ok= ;;
+		esac
+		case $b in *" nfit_test.0 "*) ;; *) ok= ;; esac
+		if [ -n "$ok" ]; then
+			result env "three pmem kinds at once: e820 (memmap=), ACPI.NFIT (QEMU NVDIMM), nfit_test.0" pass "$b"
+		else
+			result env "three pmem kinds at once: e820 (memmap=), ACPI.NFIT (QEMU NVDIMM), nfit_test.0" fail "buses:$b"
+		fi
+		# as ndctl's tests clean up: regions off, then the module.  Only
+		# nfit_test itself: nfit stays, it drives the QEMU NVDIMMs.  Its
+		# address range scrubs may still hold it for a moment.
+		udevadm settle -t 60 2>/dev/null
+		ndctl disable-region -b nfit_test.0 all >/dev/null 2>&1
+		ndctl disable-region -b nfit_test.1 all >/dev/null 2>&1
+		for i in 1 2 3 4 5 6 7 8 9 10; do
+			rmmod nfit_test 2>"$RES/nfit_test.err" && break
+			sleep 2
+		done
+		if ! grep -q "^nfit_test " /proc/modules; then
+			result env "nfit_test: rmmod nfit_test" pass
+		else
+			result env "nfit_test: rmmod nfit_test" fail "$(cat "$RES/nfit_test.err")"
+		fi
+	else
+		result env "nfit_test: modprobe nfit_test; ndctl list -b nfit_test.0 shows the bus" fail \
+			"$(cat "$RES/nfit_test.err"; dmesg | tail -3 | tr '\n' ' ')"
+	fi
+fi
+
+# ---------------------------------------------------------------------------
+# pmem: two fsdax namespaces (2 MiB aligned) and one devdax namespace (not in
+# suites mode: ndctl's tests want the e820 namespaces as they booted)
+if [ "$MODE" = suites ]; then
+	:
+elif [ "$PMEM" = memmap ] || [ "$PMEM" = all ]; then
+	progress "creating namespaces on the $PMEM pmem: 2 x fsdax (align 2M), 1 x devdax"
+	mapfile -t NS < <(ndctl list -N -b e820 2>/dev/null | jq -r '.. | objects | .dev? // empty' |
+		grep '^namespace' | sort -V)
 	[ "${#NS[@]}" -ge 3 ] || die_env "no pmem device in the guest: expected 3 e820 \
 namespaces from memmap=, found ${#NS[@]}. Kernel command line: $(cat /proc/cmdline)
     ndctl list -RN: $(ndctl list -RN 2>&1 | tr '\n' ' ')
@@ -58,12 +140,14 @@ namespaces from memmap=, found ${#NS[@]}. Kernel command line: $(cat /proc/cmdli
 	done
 	ndctl create-namespace -f -e "${NS[2]}" -m devdax --align 2M >/dev/null 2>"$RES/ndctl.err" ||
 		die_env "ndctl create-namespace -m devdax on ${NS[2]} failed: $(cat "$RES/ndctl.err")"
+	OURBUS=e820
 else
-	regions=$(ndctl list -R -b ACPI.NFIT 2>/dev/null | jq -r 'sort_by(-.size) | .[].dev')
+	progress "creating namespaces on the $PMEM pmem: 2 x fsdax (align 2M), 1 x devdax"
+	regions=$(bus_regions ACPI.NFIT)
 	[ "$(echo "$regions" | grep -c region)" -ge 2 ] || die_env "no pmem device in the guest: \
 expected 2 ACPI.NFIT regions from the QEMU NVDIMMs, found: $(echo $regions)"
 	ndctl disable-region -b ACPI.NFIT all >/dev/null &&
-		ndctl init-labels -f all >/dev/null &&
+		ndctl init-labels -f -b ACPI.NFIT all >/dev/null &&
 		ndctl enable-region -b ACPI.NFIT all >/dev/null ||
 		die_env "could not initialise the NVDIMM labels"
 	big=$(echo "$regions" | sed -n 1p) small=$(echo "$regions" | sed -n 2p)
@@ -73,9 +157,11 @@ expected 2 ACPI.NFIT regions from the QEMU NVDIMMs, found: $(echo $regions)"
 	done
 	ndctl create-namespace -r "$small" -m devdax --align 2M >/dev/null 2>"$RES/ndctl.err" ||
 		die_env "ndctl create-namespace -m devdax on $small failed: $(cat "$RES/ndctl.err")"
+	OURBUS=ACPI.NFIT
 fi
-ndctl list -N > "$RES/ndctl.json"
-mapfile -t PMEMS < <(jq -r '.[] | select(.mode == "fsdax") | .blockdev' "$RES/ndctl.json" | sort -V)
+[ "$MODE" = suites ] || {
+ndctl list -N -b "$OURBUS" > "$RES/ndctl.json"
+mapfile -t PMEMS < <(jq -r '.. | objects | select(.mode? == "fsdax") | .blockdev' "$RES/ndctl.json" | sort -V)
 DAXDEV=$(jq -r '[.. | .chardev? // empty] | .[0] // empty' "$RES/ndctl.json")
 [ "${#PMEMS[@]}" -ge 2 ] && [ -n "$DAXDEV" ] ||
 	die_env "after ndctl the guest has fsdax '${PMEMS[*]}' and devdax '$DAXDEV': need 2 and 1"
@@ -83,6 +169,7 @@ for d in "${PMEMS[@]}"; do
 	[ "$(cat /sys/block/$d/queue/dax)" = 1 ] ||
 		die_env "/dev/$d is not DAX capable (queue/dax=0)"
 done
+}
 
 mkfs_mount() { # fs dev dir
 	case $1 in
@@ -93,6 +180,112 @@ mkfs_mount() { # fs dev dir
 	# xfs quietly turns DAX off when the device cannot do it: insist on it
 	grep -q " $3 .*dax=always" /proc/mounts
 }
+
+# ---------------------------------------------------------------------------
+# The QEMU NVDIMMs (layout "all"): initialise their label areas and create one
+# labelled fsdax namespace per region; these are fstests' TEST_DEV and
+# SCRATCH_DEV.  Sets NVD_PMEMS.  Prints what went wrong and returns 1.
+NVD_PMEMS=()
+nvdimm_fsdax() {
+	local regions r out ns dev uuid
+	regions=$(bus_regions ACPI.NFIT)
+	[ "$(echo "$regions" | grep -c region)" -ge 2 ] || {
+		echo "expected 2 ACPI.NFIT regions (QEMU NVDIMMs), found: $(echo $regions)"
+		return 1
+	}
+	ndctl disable-region -b ACPI.NFIT all >/dev/null 2>&1 &&
+		ndctl init-labels -f -b ACPI.NFIT all >/dev/null 2>&1 &&
+		ndctl enable-region -b ACPI.NFIT all >/dev/null 2>&1 || {
+		echo "could not initialise the label areas: $(ndctl list -DR -b ACPI.NFIT 2>&1 | tr '\n' ' ')"
+		return 1
+	}
+	for r in $(echo "$regions" | sort -V); do
+		out=$(ndctl create-namespace -r "$r" -m fsdax --align 2M 2>&1) || {
+			echo "ndctl create-namespace -r $r -m fsdax: $out"
+			return 1
+		}
+		ns=$(echo "$out" | jq -r '.dev') dev=$(echo "$out" | jq -r '.blockdev')
+		# a namespace made from a label has a uuid; a label-less one
+		# (namespace_io) has no uuid attribute at all
+		uuid=$(cat "/sys/bus/nd/devices/$ns/uuid" 2>/dev/null)
+		case $uuid in
+		""|00000000-0000-0000-0000-000000000000)
+			echo "$ns on $r has no label uuid (label-less namespace_io?)"
+			return 1 ;;
+		esac
+		[ "$(cat "/sys/block/$dev/queue/dax" 2>/dev/null)" = 1 ] || {
+			echo "/dev/$dev ($ns) is not DAX capable"
+			return 1
+		}
+		NVD_PMEMS+=("$dev")
+		echo "$ns on $r: /dev/$dev, uuid $uuid, $(($(blockdev --getsize64 "/dev/$dev") >> 20)) MiB"
+	done
+}
+
+# What fstests asks of the machine, made in the guest only (host /etc is
+# untouched): the fsgqa users and groups (a copy of passwd/group/shadow
+# bind-mounted over the originals), TEST_DIR/SCRATCH_MNT, a LOGWRITES_DEV.
+FST_ETC=/tmp/daxrs-etc
+fstests_env() {
+	local f u id=40001
+	mkdir -p "$FST_ETC" /tmp/daxrs-home /tmp/fstests/test /tmp/fstests/scratch
+	for f in passwd group shadow gshadow; do
+		[ -e "/etc/$f" ] || continue
+		grep -q fsgqa "$FST_ETC/$f" 2>/dev/null && continue
+		cp "/etc/$f" "$FST_ETC/$f"
+		for u in fsgqa fsgqa2 123456-fsgqa; do
+			case $f in
+			passwd) echo "$u:x:$id:$id::/tmp/daxrs-home/$u:/bin/bash" ;;
+			group) echo "$u:x:$id:" ;;
+			shadow) echo "$u:!:19000:0:99999:7:::" ;;
+			gshadow) echo "$u:!::" ;;
+			esac >> "$FST_ETC/$f"
+			id=$((id + 1))
+		done
+		id=40001
+		mount --bind "$FST_ETC/$f" "/etc/$f" || { echo "cannot bind-mount /etc/$f"; return 1; }
+	done
+	for u in fsgqa fsgqa2 123456-fsgqa; do
+		mkdir -p "/tmp/daxrs-home/$u" && chown "$u:$u" "/tmp/daxrs-home/$u" || return 1
+	done
+	[ "$(su fsgqa -c 'id -u' 2>&1)" = 40001 ] || { echo "su fsgqa: $(su fsgqa -c 'id -u' 2>&1)"; return 1; }
+	if [ -z "${LOGWRITES_DEV:-}" ]; then
+		truncate -s 2G /tmp/daxrs-logwrites.img &&
+			LOGWRITES_DEV=$(losetup -f --show /tmp/daxrs-logwrites.img) ||
+			{ echo "no loop device for LOGWRITES_DEV"; return 1; }
+	fi
+	echo "users fsgqa fsgqa2 123456-fsgqa; LOGWRITES_DEV $LOGWRITES_DEV"
+}
+
+if [ "$PMEM" = all ] && [ "$MODE" = test ]; then
+	progress "NVDIMM: labelled fsdax namespaces; the fstests environment"
+	if out=$(nvdimm_fsdax); then
+		result env "labelled NVDIMM fsdax namespaces created (ACPI.NFIT, init-labels)" pass \
+			"$(echo "$out" | tr '\n' ';')"
+		mapfile -t NVD_PMEMS < <(echo "$out" | sed -n 's|.*: /dev/\([^,]*\),.*|\1|p')
+		# usable as fstests' devices: an fs with dax=always on each
+		ok=
+		for d in "${NVD_PMEMS[@]}"; do
+			mkfs_mount xfs "$d" "$MNT/nvd" && umount "$MNT/nvd" && ok="$ok $d" ||
+				{ ok=; break; }
+		done
+		if [ -n "$ok" ]; then
+			result env "NVDIMM fsdax namespaces mount xfs dax=always (fstests TEST_DEV, SCRATCH_DEV)" pass "$ok"
+		else
+			result env "NVDIMM fsdax namespaces mount xfs dax=always (fstests TEST_DEV, SCRATCH_DEV)" fail \
+				"$(dmesg | tail -3 | tr '\n' ' ')"
+		fi
+	else
+		result env "labelled NVDIMM fsdax namespaces created (ACPI.NFIT, init-labels)" fail \
+			"$(echo "$out" | tr '\n' ';')"
+	fi
+	if out=$(fstests_env); then
+		result env "fstests environment: fsgqa users (su works), LOGWRITES_DEV" pass "$out"
+	else
+		result env "fstests environment: fsgqa users (su works), LOGWRITES_DEV" fail "$out"
+	fi
+fi
+
 
 devtable() {
 	printf '  %-8s %-14s %-7s %9s %6s %s\n' device namespace mode size align map
@@ -121,6 +314,76 @@ trace_report() {
 		"$(grep -c 'dax_pmd_fault_done:.*FALLBACK' $T/trace)" \
 		"$(grep -c 'dax_pte_fault_done:' $T/trace)"
 }
+
+# ---------------------------------------------------------------------------
+# suites mode: the user's own ndctl build and/or fstests checkout (daxrs test
+# --ndctl/--fstests), each mounted by vng as an overlay: writable here, the
+# host's copy untouched.  Raw outputs go to $RES; the host parses them.
+if [ "$MODE" = suites ]; then
+	. "$RES/suites.env"
+	if [ -n "${NDCTL_BUILD:-}" ]; then
+		progress "ndctl: meson test $NDCTL_ARGS in $NDCTL_BUILD"
+		# labels initialised, regions empty: where ndctl's ACPI.NFIT tests start
+		ndctl disable-region -b ACPI.NFIT all >/dev/null 2>&1
+		ndctl init-labels -f -b ACPI.NFIT all > "$RES/ndctl-init-labels.txt" 2>&1
+		ndctl enable-region -b ACPI.NFIT all >/dev/null 2>&1
+		rm -f "$NDCTL_BUILD/meson-logs/testlog.json"
+		# shellcheck disable=SC2086 # NDCTL_ARGS is a list of meson options
+		(cd "$NDCTL_BUILD" && "${MESON:-meson}" test -C "$NDCTL_BUILD" --no-rebuild $NDCTL_ARGS) \
+			> "$RES/ndctl-meson.txt" 2>&1
+		echo "$?" > "$RES/ndctl-meson.rc"
+		cp "$NDCTL_BUILD/meson-logs/testlog.json" "$RES/ndctl-testlog.json" 2>/dev/null
+		cp "$NDCTL_BUILD/meson-logs/testlog.txt" "$RES/ndctl-testlog.txt" 2>/dev/null
+		# leave the NVDIMMs and nfit_test as fstests expects them
+		ndctl destroy-namespace -f -b ACPI.NFIT all >/dev/null 2>&1
+		modprobe -r nfit_test 2>/dev/null
+		modprobe -a nfit nd_e820 nd_pmem 2>/dev/null
+	fi
+	if [ -n "${FSTESTS_DIR:-}" ]; then
+		progress "fstests: labelled NVDIMM fsdax namespaces, users"
+		nvdimm_fsdax > "$RES/fstests-devices.txt" 2>&1 ||
+			die_env "fstests: no TEST_DEV/SCRATCH_DEV: $(cat "$RES/fstests-devices.txt")"
+		mapfile -t NVD_PMEMS < <(sed -n 's|.*: /dev/\([^,]*\),.*|\1|p' "$RES/fstests-devices.txt")
+		fstests_env >> "$RES/fstests-devices.txt" 2>&1 ||
+			die_env "fstests: environment: $(tail -1 "$RES/fstests-devices.txt")"
+		for fs in $FSTESTS_FS; do
+			case $fs in
+			ext4) mkfs_opts="-b 4096" ;;
+			xfs) mkfs_opts="-b size=4096 -m reflink=1,rmapbt=1" ;;
+			*) die_env "fstests: file system $fs: only ext4 and xfs" ;;
+			esac
+			cfg=$RES/fstests-$fs.config
+			cat > "$cfg" <<-EOF
+			# written by daxrs (project/guest/guest.sh) for this guest
+			export FSTYP=$fs
+			export TEST_DEV=/dev/${NVD_PMEMS[0]}
+			export TEST_DIR=/tmp/fstests/test
+			export SCRATCH_DEV=/dev/${NVD_PMEMS[1]}
+			export SCRATCH_MNT=/tmp/fstests/scratch
+			export LOGWRITES_DEV=$LOGWRITES_DEV
+			export MKFS_OPTIONS="$mkfs_opts"
+			export MOUNT_OPTIONS="-o dax=always"
+			export TEST_FS_MOUNT_OPTS="-o dax=always"
+			export KCONFIG_PATH=/proc/config.gz
+			export RESULT_BASE=$RES/fstests-$fs
+			EOF
+			umount /tmp/fstests/test /tmp/fstests/scratch 2>/dev/null
+			# shellcheck disable=SC2086 # mkfs_opts is a list
+			case $fs in
+			ext4) mkfs.ext4 -q -F $mkfs_opts "/dev/${NVD_PMEMS[0]}" ;;
+			xfs) mkfs.xfs -q -f $mkfs_opts "/dev/${NVD_PMEMS[0]}" ;;
+			esac > "$RES/fstests-$fs.mkfs" 2>&1 ||
+				die_env "fstests: mkfs.$fs on TEST_DEV /dev/${NVD_PMEMS[0]}: $(cat "$RES/fstests-$fs.mkfs")"
+			progress "fstests: $fs dax=always: ./check $FSTESTS_ARGS"
+			# shellcheck disable=SC2086 # FSTESTS_ARGS is a list of check options
+			(cd "$FSTESTS_DIR" && HOST_OPTIONS=$cfg ./check $FSTESTS_ARGS) \
+				> "$RES/fstests-$fs.txt" 2>&1
+			echo "$?" > "$RES/fstests-$fs.rc"
+		done
+	fi
+	progress "done"
+	finish 0
+fi
 
 # ---------------------------------------------------------------------------
 if [ "$MODE" = demo ]; then

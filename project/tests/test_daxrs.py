@@ -4,6 +4,7 @@ decide pass or fail must see failures, and the series definition must
 round-trip.  Run by `./daxrs test` (suite "tooling") or directly with
 `python3 -m unittest discover -s project/tests`."""
 
+import json
 import os
 import subprocess
 import sys
@@ -161,3 +162,66 @@ class SeriesFile(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class NdctlTestlog(unittest.TestCase):
+    """meson's testlog.json of the user's ndctl (or the stand-in) as rows."""
+
+    def test_results(self):
+        lines = [
+            {"name": "dax-ext4.sh", "result": "OK", "returncode": 0, "stdout": "ok\n"},
+            {"name": "daxdev-errors.sh", "result": "SKIP", "returncode": 77,
+             "stdout": "kernel 6.12: missing nfit_test\n"},
+            {"name": "mmap.sh", "result": "TIMEOUT", "returncode": -15, "stdout": "x\nlast\n"},
+            {"name": "dm.sh", "result": "FAIL", "returncode": 1, "stdout": ""},
+        ]
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            f.write("\n".join(json.dumps(x) for x in lines) + "\nnot json\n")
+        try:
+            rows = daxrs.parse_ndctl_testlog(f.name, "ndctl")
+        finally:
+            os.unlink(f.name)
+        self.assertEqual([(r[1], r[2]) for r in rows],
+                         [("dax-ext4.sh", "pass"), ("daxdev-errors.sh", "skip"),
+                          ("mmap.sh", "fail"), ("dm.sh", "fail")])
+        self.assertIn("TIMEOUT", rows[2][3])
+        self.assertIn("last", rows[2][3])
+
+    def test_no_build_dir_is_named(self):
+        with tempfile.TemporaryDirectory() as d:
+            with self.assertRaisesRegex(daxrs.Fail, "meson build directory"):
+                daxrs.check_ndctl(d, "--suite dax")
+
+
+class FstestsSummary(unittest.TestCase):
+    """./check's summary lines as rows."""
+
+    def test_ran_failures_notrun(self):
+        with tempfile.TemporaryDirectory() as d:
+            os.makedirs(os.path.join(d, "generic"))
+            with open(os.path.join(d, "generic", "470.notrun"), "w") as f:
+                f.write("This test requires a valid $LOGWRITES_DEV\n")
+            out = ("SECTION       -- xfs\nFSTYP         -- xfs\n"
+                   "generic/413 169s\ngeneric/428 - output mismatch\n"
+                   "Ran: generic/413 generic/428 xfs/550\n"
+                   "Not run: generic/470\nFailures: generic/428\n"
+                   "Failed 1 of 3 tests\n")
+            rows = daxrs.parse_fstests(out, d, "fstests-xfs")
+        got = {r[1]: r[2] for r in rows}
+        self.assertEqual(got, {"generic/413": "pass", "generic/428": "fail",
+                               "xfs/550": "pass", "generic/470": "skip"})
+        self.assertIn("LOGWRITES_DEV", [r for r in rows if r[1] == "generic/470"][0][3])
+
+    def test_no_summary_is_a_failure(self):
+        rows = daxrs.parse_fstests("mount: wrong fs type\ncommon/rc: could not mount\n",
+                                   "/nonexistent", "fstests-ext4")
+        self.assertEqual(rows[0][1:3], ("./check completed", "fail"))
+        self.assertIn("could not mount", rows[0][3])
+
+    def test_unbuilt_checkout_is_named(self):
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "check"), "w") as f:
+                f.write("#!/bin/sh\n")
+            os.chmod(os.path.join(d, "check"), 0o755)
+            with self.assertRaisesRegex(daxrs.Fail, "not built"):
+                daxrs.check_fstests(d, "-g dax", ["xfs"])
