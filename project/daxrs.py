@@ -81,6 +81,7 @@ HOST_NEEDS = [
     ("depmod", "kmod"),
     ("xz", "xz-utils"),
     ("gcc", "gcc"),
+    ("ld.bfd", "binutils"),  # links cxl_test (see MOCK_MODULES)
     ("git", "git"),
     ("rsync", "rsync"),  # kselftest install
     ("qemu-system-x86_64", "qemu-system-x86"),
@@ -99,6 +100,24 @@ HOST_NEEDS = [
     ("/usr/share/doc/python3-venv", "python3-venv"),
     # runs the ndctl stand-in (and a user's ndctl build) in the guest
     ("meson", "meson"),
+    ("cxl", "ndctl"),
+    # what ndctl's tests run besides ndctl (security tests, partitions)
+    ("keyctl", "keyutils"),
+    ("parted", "parted"),
+    ("xxd", "xxd"),
+    # what fstests runs (its README's Debian list): the guest runs the host's
+    ("setfacl", "acl"),
+    ("attr", "attr"),
+    ("quota", "quota"),
+    ("dbench", "dbench"),
+    ("/usr/sbin/dump", "dump"),
+    ("gawk", "gawk"),
+    ("indent", "indent"),
+    ("fuser", "psmisc"),
+    ("sqlite3", "sqlite3"),
+    ("uuidgen", "uuid-runtime"),
+    ("xfsdump", "xfsdump"),
+    ("lvm", "lvm2"),
 ]
 
 
@@ -655,7 +674,7 @@ def build(variant, tools, lint=False):
     run(make_cmd(src, out, tools, f"INSTALL_MOD_PATH={modroot}", "INSTALL_MOD_STRIP=1",
                  "modules_install"), env=env)
     release = run(make_cmd(src, out, tools, "-s", "kernelrelease"), env=env).strip()
-    build_nfit_test(src, out, tools, env, modroot, release)
+    build_test_modules(src, out, tools, env, modroot, release)
     # The selftests come with the series; the base runs the series' build.
     kst = build_kselftests(src, out, tools, env) if variant == "series" else \
         (os.path.join(CACHE, "out", "series", "kselftest")
@@ -667,64 +686,99 @@ def build(variant, tools, lint=False):
             "modroot": modroot, "kselftest": kst}
 
 
-# The mocked libnvdimm/nfit/pmem/dax modules of tools/testing/nvdimm take the
-# place of the in-tree ones (ndctl's contrib/nfit_test_depmod.conf, plus the
-# search order).  ndctl's test/core.c refuses modules not loaded from extra/
-# or updates/.
-NFIT_TEST_OVERRIDES = ("nfit", "device_dax", "dax_pmem", "dax_pmem_core", "dax_pmem_compat",
-                       "libnvdimm", "nd_btt", "nd_e820", "nd_pmem", "dax")
-NFIT_TEST_SOURCES = ("tools/testing/nvdimm", "drivers/nvdimm", "drivers/acpi/nfit",
-                     "drivers/dax")
+# The kernel's mocked test buses, built against each variant and staged in
+# modroot's extra/, where depmod prefers them to the in-tree modules they
+# relink (ndctl's contrib/nfit_test_depmod.conf, plus the search order).
+# ndctl's test/core.c refuses modules not loaded from extra/ or updates/.
+#   nfit_test: tools/testing/nvdimm, the nfit_test.0/1 buses (ndctl's
+#     daxdev-errors.sh, multi-dax.sh, most of its ndctl suite)
+#   cxl_test: tools/testing/cxl, a mocked CXL topology (ndctl's
+#     daxctl-create.sh and cxl suite); built when the config has CXL
+MOCK_MODULES = {
+    "nfit_test": {
+        "dir": "tools/testing/nvdimm",
+        "sources": ("tools/testing/nvdimm", "drivers/nvdimm", "drivers/acpi/nfit", "drivers/dax"),
+        "overrides": ("nfit", "device_dax", "dax_pmem", "dax_pmem_core", "dax_pmem_compat",
+                      "libnvdimm", "nd_btt", "nd_e820", "nd_pmem", "dax"),
+        "staged": ("nfit_test", "nfit", "libnvdimm", "nd_pmem", "device_dax", "dax_pmem"),
+        "config": None,
+    },
+    "cxl_test": {
+        "dir": "tools/testing/cxl",
+        "sources": ("tools/testing/cxl", "drivers/cxl"),
+        "overrides": ("cxl_acpi", "cxl_pmem", "cxl_port", "cxl_mem", "cxl_core"),
+        "staged": ("cxl_test", "cxl_mock", "cxl_mock_mem", "cxl_acpi", "cxl_core", "cxl_mem"),
+        "config": "CONFIG_CXL_BUS",
+        # linked with GNU ld, as upstream tests it: ld.lld also applies
+        # --wrap to the references in cxl_core's own .export_symbol
+        # section, and modpost refuses the result ("cxl_core: .export_symbol
+        # section references '__wrap_devm_cxl_setup_hdm'").  The objects
+        # are clang's, as for every other module.
+        "make": ["LD=ld.bfd"],
+    },
+}
 
 
-def build_nfit_test(src, out, tools, env, modroot=None, release=None):
-    """nfit_test (tools/testing/nvdimm) built against this build and staged in
-    modroot's extra/, overriding the in-tree libnvdimm/pmem/dax modules.
+def build_test_modules(src, out, tools, env, modroot=None, release=None):
+    """The mocked test modules (MOCK_MODULES) built against this build and,
+    with modroot, staged in its extra/ over the in-tree modules.
 
     6.12's kbuild writes the objects of an M= build next to its sources, and
-    this Kbuild reaches the drivers as ../../../drivers: so the build runs in
-    a copy of those directories under the build dir (the source tree stays
-    clean and shared by variants).  A failure here fails the build: the
-    series changes what nfit_test wraps (devm_memremap_pages, pgmap refs)."""
-    scratch = os.path.join(out, "nfit_test")
-    for d in NFIT_TEST_SOURCES:
-        dst = os.path.join(scratch, d)
-        os.makedirs(dst, exist_ok=True)
-        # sources only in, stale sources out; objects of the last build stay
-        run(["rsync", "-a", "--delete", "--exclude=*.o", "--exclude=*.ko", "--exclude=.*.cmd",
-             "--exclude=*.mod*", "--exclude=modules.order", "--exclude=Module.symvers",
-             "--exclude=*.a", "--exclude=.tmp*",
-             os.path.join(src, d) + "/", dst + "/"])
-    mdir = os.path.join(scratch, "tools", "testing", "nvdimm")
-    say("building nfit_test (tools/testing/nvdimm) against this build")
-    p = subprocess.run(make_cmd(src, out, tools, f"M={mdir}", "modules"), env=env,
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                       errors="replace")
-    with open(os.path.join(out, "nfit_test.log"), "w") as f:
-        f.write(p.stdout)
-    if p.returncode != 0:
-        lines = p.stdout.splitlines()
-        errs = [x for x in lines if re.search(r"error[:\[]|Error \d|undefined", x)]
-        raise Fail("tools/testing/nvdimm (nfit_test) does not build against this tree "
-                   f"(make exit {p.returncode}):\n" +
-                   "\n".join("    " + x for x in (errs or lines[-20:])[:20]) +
-                   f"\n    full log: {out}/nfit_test.log")
+    these Kbuilds reach the drivers as ../../../drivers: so each builds in a
+    copy of those directories under the build dir (the source tree stays
+    clean and shared by variants).  A failure fails the build: the series
+    changes what nfit_test wraps (devm_memremap_pages, pgmap refs)."""
+    cfg = parse_config(os.path.join(out, ".config"))
+    built = []
+    for name, m in MOCK_MODULES.items():
+        if m["config"] and cfg.get(m["config"]) != "m":
+            continue
+        scratch = os.path.join(out, "mock-modules")
+        for d in m["sources"]:
+            dst = os.path.join(scratch, d)
+            os.makedirs(dst, exist_ok=True)
+            # sources only in, stale sources out; objects of the last build stay
+            run(["rsync", "-a", "--delete", "--exclude=*.o", "--exclude=*.ko",
+                 "--exclude=.*.cmd", "--exclude=*.mod*", "--exclude=modules.order",
+                 "--exclude=Module.symvers", "--exclude=*.a", "--exclude=.tmp*",
+                 os.path.join(src, d) + "/", dst + "/"])
+        mdir = os.path.join(scratch, m["dir"])
+        say(f"building {name} ({m['dir']}) against this build")
+        logp = os.path.join(out, f"{name}.log")
+        p = subprocess.run(make_cmd(src, out, tools, f"M={mdir}", *m.get("make", []),
+                                    "modules"), env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           errors="replace")
+        with open(logp, "w") as f:
+            f.write(p.stdout)
+        if p.returncode != 0:
+            lines = p.stdout.splitlines()
+            errs = [x for x in lines if re.search(r"error[:\[]|Error \d|undefined", x)]
+            raise Fail(f"{m['dir']} ({name}) does not build against this tree "
+                       f"(make exit {p.returncode}):\n" +
+                       "\n".join("    " + x for x in (errs or lines[-20:])[:20]) +
+                       f"\n    full log: {logp}")
+        built.append((name, m, mdir))
     if modroot is None:
         return
-    run(make_cmd(src, out, tools, f"M={mdir}", f"INSTALL_MOD_PATH={modroot}",
-                 "INSTALL_MOD_DIR=extra", "INSTALL_MOD_STRIP=1", "modules_install"), env=env)
-    conf = os.path.join(out, "nfit_test-depmod.conf")
+    for name, m, mdir in built:
+        run(make_cmd(src, out, tools, f"M={mdir}", *m.get("make", []),
+                     f"INSTALL_MOD_PATH={modroot}",
+                     "INSTALL_MOD_DIR=extra", "INSTALL_MOD_STRIP=1", "modules_install"),
+            env=env)
+    conf = os.path.join(out, "test-modules-depmod.conf")
     with open(conf, "w") as f:
-        f.write("# written by daxrs: the nfit_test builds of these modules win\n"
+        f.write("# written by daxrs: the mocked test builds of these modules win\n"
                 "search extra updates built-in\n")
-        f.writelines(f"override {m} * extra\n" for m in NFIT_TEST_OVERRIDES)
+        f.writelines(f"override {x} * extra\n" for _, m, _ in built for x in m["overrides"])
     run(["depmod", "-b", modroot, "-C", conf, release])
     mods = os.path.join(modroot, "lib", "modules", release)
-    dep = open(os.path.join(mods, "modules.dep")).read()
-    for m in ("nfit_test", "nfit", "libnvdimm", "nd_pmem", "device_dax", "dax_pmem"):
-        if not re.search(rf"^extra/(test/)?{m}\.ko(\.\w+)?:", dep, re.M):
-            raise Fail(f"nfit_test staging: modules.dep under {mods} does not resolve "
-                       f"{m} to extra/ (depmod config {conf})")
+    dep = read_text(os.path.join(mods, "modules.dep"))
+    for name, m, _ in built:
+        for x in m["staged"]:
+            if not re.search(rf"^extra/(test/)?{x}\.ko(\.\w+)?:", dep, re.M):
+                raise Fail(f"{name} staging: modules.dep under {mods} does not resolve "
+                           f"{x} to extra/ (depmod config {conf})")
 
 
 def build_kselftests(src, out, tools, env):
@@ -1634,7 +1688,7 @@ def cmd_series_bisect(args):
                                     stdout=logf, stderr=subprocess.STDOUT).returncode
             if rc == 0:
                 try:
-                    build_nfit_test(wt, out, tools, build_env())
+                    build_test_modules(wt, out, tools, build_env())
                 except Fail as e:
                     rc = 1
                     with open(log, "a") as logf:

@@ -121,6 +121,45 @@ if [ "$PMEM" = all ] && [ "$MODE" = test ]; then
 	fi
 fi
 
+# cxl_test (tools/testing/cxl, staged in extra/ when the config has CXL):
+# the mocked CXL topology ndctl's daxctl-create.sh and cxl suite run on
+if [ "$PMEM" = all ] && [ "$MODE" = test ] && modinfo cxl_test >/dev/null 2>&1; then
+	progress "cxl_test: the mocked CXL topology"
+	bad=
+	for m in cxl_acpi cxl_core cxl_mem cxl_port cxl_pmem; do
+		case $(modinfo -n "$m" 2>/dev/null) in */extra/*) ;; *) bad="$bad $m" ;; esac
+	done
+	if modprobe cxl_test 2>"$RES/cxl_test.err"; then
+		udevadm settle -t 60 2>/dev/null
+		cxl list -B -M -D > "$RES/cxl_test.json" 2>&1
+		nb=$(jq '[.. | objects | select(.provider? == "cxl_test")] | length' "$RES/cxl_test.json" 2>/dev/null)
+		nm=$(jq '[.. | objects | select((.memdev? // "") | startswith("mem"))] | length' "$RES/cxl_test.json" 2>/dev/null)
+		nd=$(jq '[.. | objects | select((.decoder? // "") | startswith("decoder"))] | length' "$RES/cxl_test.json" 2>/dev/null)
+		for m in cxl_acpi cxl_core cxl_mem cxl_port; do
+			grep -q O "/sys/module/$m/taint" 2>/dev/null || bad="$bad $m:not-loaded-or-no-O-taint"
+		done
+		if [ "${nb:-0}" -ge 1 ] && [ "${nm:-0}" -ge 1 ] && [ "${nd:-0}" -ge 1 ] && [ -z "$bad" ]; then
+			result env "cxl_test: modprobe cxl_test; cxl list shows the cxl_test bus, memdevs, decoders" pass \
+				"$nm memdevs, $nd decoders"
+		else
+			result env "cxl_test: modprobe cxl_test; cxl list shows the cxl_test bus, memdevs, decoders" fail \
+				"buses=$nb memdevs=$nm decoders=$nd not-from-extra:$bad $(head -c 200 "$RES/cxl_test.json")"
+		fi
+		for i in 1 2 3 4 5 6 7 8 9 10; do
+			modprobe -r cxl_test 2>"$RES/cxl_test.err" && break
+			sleep 2
+		done
+		if grep -q "^cxl_test " /proc/modules; then
+			result env "cxl_test: modprobe -r cxl_test" fail "$(cat "$RES/cxl_test.err")"
+		else
+			result env "cxl_test: modprobe -r cxl_test" pass
+		fi
+	else
+		result env "cxl_test: modprobe cxl_test; cxl list shows the cxl_test bus, memdevs, decoders" fail \
+			"$(cat "$RES/cxl_test.err"; dmesg | tail -3 | tr '\n' ' ')"
+	fi
+fi
+
 # ---------------------------------------------------------------------------
 # pmem: two fsdax namespaces (2 MiB aligned) and one devdax namespace (not in
 # suites mode: ndctl's tests want the e820 namespaces as they booted)

@@ -4,6 +4,10 @@
 # takes the first namespace of the lowest e820 region and wants it idle, in
 # fsdax mode without a pfn/dax claim; device-dax maps 1 GiB aligned in it.
 . "$(dirname "$0")/common.sh"
+# as ndctl_test_init() does: the modules it needs, loaded (an earlier
+# `modprobe -r nfit_test` takes nd_pmem with it)
+modprobe -a nfit device_dax dax_pmem libnvdimm nd_btt nd_e820 nd_pmem || fail "modprobe"
+udevadm settle -t 30
 ns=$(ndctl list -N -b e820 | jq -c '[.. | objects | select((.dev? // "") | startswith("namespace"))] | sort_by(.dev) | .[0]')
 [ "$ns" != null ] || fail "no e820 namespace (memmap=)"
 mode=$(echo "$ns" | jq -r .mode) size=$(echo "$ns" | jq -r .size)
