@@ -1839,6 +1839,12 @@ def cmd_test(args):
     if args.ndctl or args.fstests:
         # the user's suites have no recorded baseline: run them on the base too
         args.with_base = True
+        # a wrong path fails now, not after two builds
+        if args.ndctl:
+            check_ndctl(args.ndctl, args.ndctl_args or "--suite dax")
+        if args.fstests:
+            check_fstests(args.fstests, args.fstests_args,
+                          [x for x in args.fstests_fs.split(",") if x])
     if args.record_baseline:
         args.with_base = True
     # series first: the base runs the selftests the series brings
