@@ -223,8 +223,8 @@ mkfs_mount() { # fs dev dir
 # ---------------------------------------------------------------------------
 # The QEMU NVDIMMs (layout "all"): initialise their label areas and create one
 # labelled fsdax namespace per region; these are fstests' TEST_DEV and
-# SCRATCH_DEV.  Sets NVD_PMEMS.  Prints what went wrong and returns 1.
-NVD_PMEMS=()
+# SCRATCH_DEV.  Prints "<ns> on <region>: /dev/<pmem>, ..." per namespace,
+# or what went wrong and returns 1.
 nvdimm_fsdax() {
 	local regions r out ns dev uuid
 	regions=$(bus_regions ACPI.NFIT)
@@ -256,7 +256,6 @@ nvdimm_fsdax() {
 			echo "/dev/$dev ($ns) is not DAX capable"
 			return 1
 		}
-		NVD_PMEMS+=("$dev")
 		echo "$ns on $r: /dev/$dev, uuid $uuid, $(($(blockdev --getsize64 "/dev/$dev") >> 20)) MiB"
 	done
 }
