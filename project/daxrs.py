@@ -1070,7 +1070,7 @@ def suites_plan(args, kvm):
         names["ndctl"] = "standin-ndctl"
     env.update(e)
     dirs += d
-    fss = [x for x in (args.fstests_fs or "ext4,xfs").split(",") if x]
+    fss = [x for x in args.fstests_fs.split(",") if x]
     if args.fstests:
         e, d = check_fstests(args.fstests, args.fstests_args, fss)
         names["fstests"] = "fstests"
@@ -1142,7 +1142,7 @@ def parse_fstests(text, result_base, suite):
         why = ""
         nr = os.path.join(result_base, t + ".notrun")
         if os.path.exists(nr):
-            why = read_text(nr).strip().splitlines()[0][:160] if read_text(nr).strip() else ""
+            why = (read_text(nr).strip().splitlines() or [""])[0][:160]
         rows.append((suite, t, "skip", why))
     return rows
 
@@ -1165,10 +1165,9 @@ def suite_rows(res, names, env):
             continue
         rows += parse_fstests(read_text(out), os.path.join(res, f"fstests-{fs}"), suite)
     log = os.path.join(res, "dmesg.txt")
-    bad = [x for x in (read_text(log) if os.path.exists(log) else "").splitlines()
-           if BAD_LOG.search(x)]
-    rows.append(("kernel-log", "no oops/BUG/WARNING/... (suites boot)",
-                 "fail" if bad else "pass", " | ".join(bad[:5])))
+    row, bad = kernel_log_row(read_text(log) if os.path.exists(log) else "",
+                              "no oops/BUG/WARNING/... (suites boot)")
+    rows.append(row)
     return rows, bad
 
 
@@ -1234,10 +1233,15 @@ def collect(res):
         kunit = [("kunit", "KTAP results in the kernel log", "fail",
                   "no KUnit output: CONFIG_KUNIT off, or the log was lost")]
     rows.extend(kunit)
-    bad = [x for x in log.splitlines() if BAD_LOG.search(x)]
-    rows.append(("kernel-log", "no oops/BUG/WARNING/lockdep/stall/hung task",
-                 "fail" if bad else "pass", " | ".join(bad[:5])))
+    row, bad = kernel_log_row(log, "no oops/BUG/WARNING/lockdep/stall/hung task")
+    rows.append(row)
     return rows, bad
+
+
+def kernel_log_row(log, name):
+    """The kernel-log row of one guest: every BAD_LOG line fails it."""
+    bad = [x for x in log.splitlines() if BAD_LOG.search(x)]
+    return ("kernel-log", name, "fail" if bad else "pass", " | ".join(bad[:5])), bad
 
 
 def summarize(rows):
@@ -1663,10 +1667,11 @@ def cmd_series_lint(args):
 
 
 def cmd_series_bisect(args):
-    """Build the test config (and nfit_test) after each patch: every patch
-    must build on its own.  It walks the series work tree from the first patch to the last
-    and builds each in the series build dir, so each step recompiles only
-    what that patch changed; the work tree ends at the tip again."""
+    """Build the test config and the mock test modules (nfit_test, cxl_test)
+    after each patch: every patch must build on its own.  It walks the
+    series work tree from the first patch to the last and builds each in the
+    series build dir, so each step recompiles only what that patch changed;
+    the work tree ends at the tip again."""
     tools = ensure_host()
     base = ensure_base()
     wt = materialise_series(base)
@@ -1839,11 +1844,7 @@ def cmd_test(args):
         # the user's suites have no recorded baseline: run them on the base too
         args.with_base = True
         # a wrong path fails now, not after two builds
-        if args.ndctl:
-            check_ndctl(args.ndctl, args.ndctl_args or "--suite dax")
-        if args.fstests:
-            check_fstests(args.fstests, args.fstests_args,
-                          [x for x in args.fstests_fs.split(",") if x])
+        suites_plan(args, kvm=True)
     if args.record_baseline:
         args.with_base = True
     # series first: the base runs the selftests the series brings
