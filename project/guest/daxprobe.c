@@ -5,11 +5,16 @@
  * the smoke tests need and reports what the kernel did, from /proc/self/smaps.
  *
  *   daxprobe map FILE        PMD- and PTE-sized mappings of FILE, smaps report
- *   daxprobe smoke FILE      write/mmap/fsync/truncate smoke, TAP-style lines
+ *   daxprobe smoke FILE      write/mmap/fsync/truncate smoke, KTAP
  *   daxprobe devdax DEV      map a device-DAX instance, write, read back
  *   daxprobe p2pmem DIR      map PCI P2PDMA memory (DIR = .../p2pmem), check
- *                            that unmapping returns the pages to the pool
+ *                            that unmapping returns the pages to the pool; KTAP
  *   daxprobe hwpoison FILE   MADV_HWPOISON a mapped DAX page: which SIGBUS
+ *
+ * The KTAP modes print "KTAP version 1", one numbered result per check (a
+ * failed one preceded by a "# " line saying why) and, when the mode returns,
+ * the plan "1..N": a daxprobe killed half-way leaves no plan behind.  The
+ * exit status is non-zero when a check failed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -31,26 +36,42 @@
 #define MiB (1UL << 20)
 #define PMD_SIZE (2 * MiB)
 
-static int failures;
+static int failures, results;
 
 static void check(int ok, const char *step, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* One KTAP result; the detail of a failure goes on a diagnostic line first. */
 static void check(int ok, const char *step, const char *fmt, ...)
 {
 	va_list ap;
 
-	printf("%s %s", ok ? "ok" : "not ok", step);
+	results++;
 	if (!ok && fmt) {
-		printf(" - ");
+		printf("# ");
 		va_start(ap, fmt);
 		vprintf(fmt, ap);
 		va_end(ap);
+		printf("\n");
 	}
-	printf("\n");
+	printf("%s %d %s\n", ok ? "ok" : "not ok", results, step);
+	/* line by line: a crash or a kill must not lose what came before */
 	fflush(stdout);
 	if (!ok)
 		failures++;
+}
+
+/* Runs a KTAP mode between its header and its plan. */
+static int ktap_mode(int (*mode)(const char *), const char *arg)
+{
+	int rc;
+
+	printf("KTAP version 1\n");
+	fflush(stdout);
+	rc = mode(arg);
+	printf("1..%d\n", results);
+	fflush(stdout);
+	return rc || failures ? 1 : 0;
 }
 
 /* smaps fields (in kB) of the VMA starting at @addr; -1 if absent */
@@ -205,7 +226,7 @@ static int do_map(const char *path)
 	return mismatch(buf, 4 * MiB, 1) ? 1 : 0;
 }
 
-/* write, mmap read/write, fsync, truncate: one "ok"/"not ok" line a step. */
+/* write, mmap read/write, fsync, truncate: one KTAP result a step. */
 static int do_smoke(const char *path)
 {
 	const size_t len = 8 * MiB;
@@ -421,11 +442,11 @@ int main(int argc, char **argv)
 	if (argc == 3 && !strcmp(argv[1], "hwpoison"))
 		return do_hwpoison(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "p2pmem"))
-		return do_p2pmem(argv[2]);
+		return ktap_mode(do_p2pmem, argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "map"))
 		return do_map(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "smoke"))
-		return do_smoke(argv[2]);
+		return ktap_mode(do_smoke, argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "devdax"))
 		return do_devdax(argv[2]);
 	fprintf(stderr, "usage: daxprobe map|smoke|hwpoison FILE | devdax DEV | p2pmem DIR\n");

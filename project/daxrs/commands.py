@@ -1,0 +1,295 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The commands: each runs the pipeline's stages in order, passing the
+state of the run explicitly (Source -> Kernel -> Boot -> rows -> Verdict)."""
+
+import dataclasses
+import datetime
+import json
+import os
+import shlex
+import unittest
+
+from daxrs import baseline, report, settings, verdict
+from daxrs.base import ensure_base, read_pin
+from daxrs.host import ensure_host
+from daxrs.kernel.kbuild import build
+from daxrs.kernel.testmods import build_helpers
+from daxrs.parse import kernel_log
+from daxrs.proc import Fail, fmt_secs, now, read_text, say
+from daxrs.results import Kind, Result, RunMeta, Status, to_json, write_tsv
+from daxrs.series.materialise import source_tree
+from daxrs.suites import collect, registry
+from daxrs.suites.user import suites_plan
+from daxrs.vm import boot as vm
+
+
+@dataclasses.dataclass
+class VariantRun:
+    meta: RunMeta
+    rows: list
+    reports: list          # kernel reports (parse.kernel_log.Report)
+    res: str               # the test guest's results dir
+    kern: object
+
+
+def tooling_rows():
+    """The tooling's own unit tests (project/tests), one row each."""
+    suite = unittest.defaultTestLoader.discover(settings.TESTS_DIR,
+                                                top_level_dir=settings.TESTS_DIR)
+    rows = []
+
+    class Collect(unittest.TestResult):
+        def addSuccess(self, test):
+            rows.append(Result("tooling", test.id(), Status.PASS))
+
+        def addFailure(self, test, err):
+            msg = (str(err[1]).splitlines() or [""])[0][:200]
+            rows.append(Result("tooling", test.id(), Status.FAIL, msg))
+
+        def addError(self, test, err):
+            self.addFailure(test, err)
+
+        def addSkip(self, test, reason):
+            rows.append(Result("tooling", test.id(), Status.SKIP, reason))
+
+    suite.run(Collect())
+    if not rows:
+        rows.append(Result("tooling", "unit tests found", Status.FAIL,
+                           f"no test in {settings.TESTS_DIR}", Kind.INFRA))
+    return rows
+
+
+def _timeout(name, default):
+    try:
+        return int(os.environ.get(name, "") or default)
+    except ValueError as e:
+        raise Fail(f"{name} must be a number of seconds") from e
+
+
+def test_guest(kern, pmem, selected, variant, bindir):
+    """The test guest: the `test` suites, KUnit from its log, its log scan."""
+    suites = registry.planned(selected, "log", variant, pmem) + \
+        registry.planned(selected, "test", variant, pmem)
+    guest_suites = [s for s in suites if s.boot == "test"]
+    if not suites and "kernel-log" not in selected:
+        return [], [], None
+    b = vm.boot(kern, "test", pmem, _timeout("DAXRS_BOOT_TIMEOUT", 2400), "test suites",
+                {"BINDIR": bindir, "VARIANT": _variant_text(kern)},
+                plan=registry.guest_plan(guest_suites))
+    with open(os.path.join(b.res, "plan.json"), "w") as f:
+        json.dump({"boot": "test", "variant": variant, "pmem": pmem,
+                   "suites": [s.name for s in suites]}, f)
+    rows = collect.test_boot(b.res, suites, variant) + vm.failure_rows(b, guest_suites)
+    reps = []
+    if "kernel-log" in selected:
+        lr, reps = collect.kernel_log_rows(b.res, "test guest: no oops/BUG/WARNING/lockdep/"
+                                           "stall/hung task/fs error")
+        rows += lr
+    return rows, reps, b.res
+
+
+def suites_guest(kern, pmem, selected, variant, bindir, args):
+    """The second guest: the user's ndctl/fstests, or the stand-ins."""
+    suites = registry.planned(selected, "suites", variant, pmem)
+    if not suites:
+        return [], []
+    env, dirs, names, expected = suites_plan(args.ndctl, args.ndctl_args, args.fstests,
+                                             args.fstests_args, args.fstests_fs,
+                                             vm.kvm_works(kern.bzimage))
+    if "ndctl" not in selected:
+        env = {k: v for k, v in env.items() if not k.startswith("NDCTL")}
+    if "fstests" not in selected:
+        env = {k: v for k, v in env.items() if not k.startswith("FSTESTS")}
+    user = bool(args.ndctl or args.fstests)
+    timeout = _timeout("DAXRS_SUITES_TIMEOUT", 43200 if user else 1800)
+    res = vm.results_dir("suites", variant)
+    with open(os.path.join(res, "suites.env"), "w") as f:
+        f.writelines(f"{k}={shlex.quote(v)}\n" for k, v in env.items())
+    # per-suite timeouts inside the guest: the whole budget for each
+    plan = "".join(f"{s.name} {timeout}\n" for s in suites)
+    b = vm.boot(kern, "suites", pmem, timeout + 600, "ndctl and fstests",
+                {"BINDIR": bindir, "VARIANT": _variant_text(kern)}, plan=plan,
+                overlays=dirs, res=res)
+    with open(os.path.join(res, "plan.json"), "w") as f:
+        json.dump({"boot": "suites", "variant": variant, "pmem": pmem,
+                   "suites": [s.name for s in suites], "names": names,
+                   "expected": {k: list(v) for k, v in expected.items()}}, f)
+    rows = collect.suites_boot(res, suites, names, expected) + vm.failure_rows(b, suites)
+    for s in suites:
+        rows += collect.exit_rows(res, names[s.name] if s.name in names else s.name,
+                                  s.name, rows, timeout)
+    reps = []
+    if "kernel-log" in selected:
+        lr, reps = collect.kernel_log_rows(res, "suites guest: no oops/BUG/WARNING/...")
+        rows += lr
+    return rows, reps
+
+
+def _variant_text(kern):
+    return f"variant {kern.variant}, tree {kern.tree[:12]}"
+
+
+def run_variant(variant, tools, args, selected, bindir):
+    t0 = now()
+    src = source_tree(variant)
+    lint = variant == "series" and "lint" in selected
+    kern = build(src, tools, lint=lint)
+    rows, reps, res = test_guest(kern, args.pmem, selected, variant, bindir)
+    if args.pmem == "all":
+        r2, p2 = suites_guest(kern, args.pmem, selected, variant, bindir, args)
+        rows += r2
+        reps += p2
+    if lint:
+        from daxrs.series import lint as series_lint
+        say("linting the series: checkpatch --strict, rustfmtcheck, clippy, rustdoc")
+        rows += series_lint.checkpatch_results(ensure_base(), src) + \
+            series_lint.rustfmt_results(kern, tools, src) + \
+            series_lint.clippy_results(kern, src) + \
+            series_lint.rustdoc_results(kern, tools, src)
+    meta = RunMeta(variant, args.pmem, kern.release, src.tree, False, baseline.fingerprint(),
+                   datetime.datetime.now().isoformat(timespec="seconds"),
+                   "./daxrs test " + " ".join(args.argv))
+    res = res or vm.results_dir("host", variant)
+    write_tsv(os.path.join(res, "rows.tsv"), rows)
+    with open(os.path.join(res, "results.json"), "w") as f:
+        f.write(to_json(meta, rows))
+    say(f"{variant}: {report.summary_line(rows)} ({fmt_secs(now() - t0)})")
+    return VariantRun(meta, rows, reps, res, kern)
+
+
+def cmd_test(args):
+    t0 = now()
+    selected = registry.select(args.suite, args.exclude)
+    if args.record_baseline and (args.suite or args.exclude):
+        raise Fail("--record-baseline records every suite: drop --suite/--exclude")
+    if (args.ndctl or args.fstests) and args.record_baseline:
+        raise Fail("--record-baseline records this repository's suites only: "
+                   "run it without --ndctl/--fstests")
+    if (args.ndctl or args.fstests) and args.pmem != "all":
+        raise Fail("--ndctl/--fstests need the guest with all pmem kinds: --pmem all")
+    gaps = verdict.load_gaps(settings.KNOWN_GAPS)
+    tools = ensure_host()
+    pre = []
+    if "tooling" in selected:
+        pre = tooling_rows()
+        say(f"tooling tests: {report.summary_line(pre)}")
+    if args.ndctl or args.fstests:
+        # a wrong path fails now, not after two builds
+        suites_plan(args.ndctl, args.ndctl_args, args.fstests, args.fstests_args,
+                    args.fstests_fs, True)
+    with_base = args.with_base or args.record_baseline or bool(args.ndctl or args.fstests)
+    bindir = build_helpers()
+    runs = {}
+    for v in (["series", "base"] if with_base else ["series"]):
+        runs[v] = run_variant(v, tools, args, selected, bindir)
+    series = runs["series"]
+    fp = baseline.fingerprint()
+    if with_base:
+        base_rows, valid, what = runs["base"].rows, True, "base (this run)"
+    else:
+        base_rows, recorded, _ = baseline.load(args.pmem)
+        valid = recorded == fp
+        what = "base (project/baseline)"
+        if base_rows is None:
+            what = None
+        elif not valid:
+            say(f"the committed baseline's fingerprint {recorded} is not this tooling's {fp}")
+    v = verdict.judge(pre + series.rows, base_rows, gaps, valid,
+                      suites=set(selected) - {"lint", "tooling"})
+    if args.record_baseline:
+        baseline.record(args.pmem, runs["base"].meta, runs["base"].rows)
+    for name in sorted(runs):
+        r = runs[name]
+        shown = v.rows if name == "series" else r.rows
+        print(f"\n######## {name}: {r.meta.release} tree {r.meta.tree[:12]} (results: {r.res})")
+        print(report.tables(shown))
+        if r.reports:
+            print("\n" + report.reports_text(r.reports))
+    write_tsv(os.path.join(series.res, "verdict.tsv"), v.rows)
+    with open(os.path.join(series.res, "verdict.json"), "w") as f:
+        f.write(to_json(series.meta, v.rows, {
+            "fixed": [f"{r.suite}: {r.test}" for _, r in v.fixed],
+            "notes": v.notes, "baseline": what, "baseline_valid": valid}))
+    if base_rows is not None:
+        print(f"\n######## {what} vs series\n" + report.compare(base_rows, v.rows))
+        heading = (f"Test results of `./daxrs test{' --with-base' if with_base else ''}` "
+                   f"({datetime.date.today().isoformat()}, {args.pmem} pmem, series tree "
+                   f"{series.meta.tree[:12]}; base: {what}):")
+        table = report.summary_table(base_rows, v.rows, heading)
+        with open(os.path.join(settings.RESULTS, "base-vs-series.md"), "w") as f:
+            f.write(report.compare(base_rows, v.rows) + "\n")
+        if with_base and not (args.suite or args.exclude):
+            # the cover letter's table, for exactly this series tree
+            d = os.path.join(settings.RESULTS, "by-tree")
+            os.makedirs(d, exist_ok=True)
+            with open(os.path.join(d, series.meta.tree + ".md"), "w") as f:
+                f.write(table)
+    lines = report.verdict_lines(v)
+    if lines:
+        print("\n" + lines)
+    print(f"\n(total time {fmt_secs(now() - t0)}; verdict: {series.res}/verdict.json)")
+    print(report.summary_line(v.rows))
+    return 1 if v.failed else 0
+
+
+def cmd_report(args):
+    """Re-parse a results directory into the same tables and verdict."""
+    res = os.path.abspath(args.dir)
+    plan = collect.load_plan(res)
+    if plan is None:
+        raise Fail(f"{res} has no plan.json: not a results directory of this tooling "
+                   "(or of a run that did not start its guest)")
+    suites = [registry.BY_NAME[n] for n in plan["suites"] if n in registry.BY_NAME]
+    if plan["boot"] == "test":
+        rows = collect.test_boot(res, suites, plan["variant"])
+    else:
+        rows = collect.suites_boot(res, suites, plan.get("names", {}),
+                                   plan.get("expected", {}))
+    lr, reps = collect.kernel_log_rows(res, f"{plan['boot']} guest: kernel log")
+    rows += lr
+    base_rows, recorded, _ = baseline.load(plan["pmem"])
+    v = verdict.judge(rows, base_rows, verdict.load_gaps(settings.KNOWN_GAPS),
+                      recorded == baseline.fingerprint(), suites=set(plan["suites"]))
+    print(report.tables(v.rows))
+    if reps:
+        print("\n" + report.reports_text(reps))
+    lines = report.verdict_lines(v)
+    if lines:
+        print("\n" + lines)
+    if args.json:
+        meta = RunMeta(plan["variant"], plan["pmem"])
+        with open(args.json, "w") as f:
+            f.write(to_json(meta, v.rows))
+    print(report.summary_line(v.rows))
+    return 1 if v.failed else 0
+
+
+def cmd_setup(args):
+    ensure_host()
+    ensure_base()
+    say("host ready")
+    return 0
+
+
+def cmd_build(args):
+    tools = ensure_host()
+    for v in settings.VARIANTS if args.variant == "all" else [args.variant]:
+        build(source_tree(v), tools)
+    return 0
+
+
+def cmd_demo(args):
+    tools = ensure_host()
+    kern = build(source_tree(args.variant), tools)
+    b = vm.boot(kern, "demo", args.pmem, _timeout("DAXRS_BOOT_TIMEOUT", 1200), "DAX demo",
+                {"BINDIR": build_helpers(), "VARIANT": _variant_text(kern)})
+    text = read_text(os.path.join(b.res, "report.txt"), "")
+    print(text, end="")
+    if b.timed_out or b.crashed:
+        raise Fail(f"the demo guest {'timed out' if b.timed_out else 'crashed'}; last "
+                   f"console lines:\n{read_text(b.console, '')[-2000:]}")
+    reps = kernel_log.scan(collect.log_text(b.res))
+    if reps:
+        print("\nThe kernel log has problems:\n" + report.reports_text(reps))
+        return 1
+    return 0 if b.rc == 0 and "demo completed" in text else 1

@@ -1,0 +1,145 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Lints of the series: checkpatch --strict on the emitted patches, and
+rustfmt, clippy and rustdoc on the Rust files the series adds or changes.
+Findings in the base's own files are not the series' and do not fail."""
+
+import os
+import re
+import subprocess
+import tempfile
+
+from daxrs.kernel import kbuild
+from daxrs.proc import git, read_text
+from daxrs.results import Kind, Result, Status
+from daxrs.series.emit import emit
+from daxrs.series.materialise import Source
+from daxrs.series.model import read_series
+
+CLIPPY_RE = re.compile(r"^(warning|error)(\[\w+\])?: (.*)\n(?:.*\n){0,3}?\s*--> ([^:\s]+):(\d+)",
+                       re.M)
+
+
+def _row(test: str, status: Status, detail: str = "") -> Result:
+    return Result(suite="lint", test=test, status=status, detail=detail, kind=Kind.CASE)
+
+
+def series_files(src: Source) -> tuple[list[str], list[str]]:
+    """(added, changed): the kernel-tree paths the series adds and changes."""
+    added: list[str] = []
+    for _, adds in read_series():
+        added += adds
+    changed = [p for p in git(src.path, "diff", "--no-renames", "--name-only",
+                              "refs/tags/base", src.tip).split("\n")
+               if p and p not in added]
+    return added, changed
+
+
+def _rust_files(src: Source) -> set[str]:
+    added, changed = series_files(src)
+    return {p for p in added + changed if p.endswith(".rs")}
+
+
+def checkpatch_results(base: str, src: Source) -> list[Result]:
+    """checkpatch --strict, run from the base tree, on every patch as
+    emitted (without the git am check or test table)."""
+    rows = []
+    patches: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        if src.npatches:
+            patches = emit(os.path.join(tmp, "out"), src, check=False, table=False)[1:]
+        # /usr/bin first: spdxcheck.py needs the python3 that has ply and git
+        env = dict(os.environ, PATH="/usr/bin:" + os.environ.get("PATH", ""))
+        for p in patches:
+            test = f"checkpatch --strict {os.path.basename(p)}"
+            r = subprocess.run(["perl", "scripts/checkpatch.pl", "--strict", "--no-color",
+                                "--show-types", p], cwd=base, capture_output=True,
+                               text=True, env=env)
+            if "Traceback" in r.stderr:
+                rows.append(_row(test, Status.FAIL, "checkpatch's helper crashed: " +
+                                 r.stderr.strip()[-200:]))
+                continue
+            m = re.search(r"total: (\d+) errors, (\d+) warnings, (\d+) checks", r.stdout)
+            if not m:
+                rows.append(_row(test, Status.FAIL, "checkpatch did not run: " +
+                                 (r.stderr or r.stdout)[-200:]))
+                continue
+            findings = [x for x in r.stdout.splitlines()
+                        if re.match(r"(ERROR|WARNING|CHECK):", x)]
+            if m.groups() == ("0", "0", "0"):
+                rows.append(_row(test, Status.PASS))
+            else:
+                rows.append(_row(test, Status.FAIL,
+                                 f"{m.group(1)} errors, {m.group(2)} warnings, "
+                                 f"{m.group(3)} checks: " + " | ".join(findings[:4])))
+    if not patches:
+        rows.append(_row("checkpatch --strict (the series is empty)", Status.SKIP))
+    return rows
+
+
+def rustfmt_results(kern: "kbuild.Kernel", tools: dict, src: Source) -> list[Result]:
+    """make rustfmtcheck on the series tree; findings in files the series
+    adds or changes fail, the base's own are only counted."""
+    test = "make rustfmtcheck (Rust files of the series)"
+    mine = _rust_files(src)
+    r = subprocess.run(kbuild.make_cmd(kern.src, kern.out, tools, "rustfmtcheck"),
+                       env=kbuild.build_env(), capture_output=True, text=True)
+    diffs = set()
+    for m in re.finditer(r"^Diff in (\S+?)(?::\d+|\s+at line \d+)", r.stdout + r.stderr, re.M):
+        diffs.add(os.path.relpath(m.group(1), kern.src))
+    bad = sorted(diffs & mine)
+    other = len(diffs - mine)
+    note = f" (the base itself has {other} file(s) rustfmt would change)" if other else ""
+    if not mine:
+        return [_row(test, Status.SKIP, "the series has no Rust files yet" + note)]
+    return [_row(test, Status.FAIL if bad else Status.PASS,
+                 ("not formatted: " + ", ".join(bad) if bad else
+                  f"{len(mine)} file(s) formatted") + note)]
+
+
+def clippy_results(kern: "kbuild.Kernel", src: Source) -> list[Result]:
+    """Clippy findings (the series builds with CLIPPY=1) in the series' Rust
+    files, from the build log of a build that recompiled them."""
+    test = "CLIPPY=1 (Rust files of the series)"
+    mine = _rust_files(src)
+    if not mine:
+        return [_row(test, Status.SKIP, "the series has no Rust files yet")]
+    logf = os.path.join(kern.out, "build.log")
+    if not os.path.exists(logf):
+        return [_row(test, Status.FAIL, f"no build log at {logf}")]
+    log = read_text(logf)
+    found = []
+    for m in CLIPPY_RE.finditer(log):
+        where = m.group(4)
+        path = os.path.relpath(where, kern.src) if where.startswith("/") else \
+            os.path.relpath(os.path.normpath(os.path.join(kern.out, where)), kern.src)
+        if path in mine:
+            found.append(f"{path}:{m.group(5)}: {m.group(3)}")
+    return [_row(test, Status.FAIL if found else Status.PASS,
+                 " | ".join(sorted(set(found))[:5]) if found else
+                 f"{len(mine)} file(s) clean")]
+
+
+def _tail_lines(text: str, n: int) -> list[str]:
+    return [x for x in text.splitlines() if x.strip()][-n:]
+
+
+def rustdoc_results(kern: "kbuild.Kernel", tools: dict, src: Source) -> list[Result]:
+    """make rustdoc: warnings (broken intra-doc links, bad markup) in the
+    series' Rust files fail; a failed rustdoc run fails."""
+    test = "make rustdoc (Rust files of the series)"
+    mine = _rust_files(src)
+    if not mine:
+        return [_row(test, Status.SKIP, "the series has no Rust files yet")]
+    r = subprocess.run(kbuild.make_cmd(kern.src, kern.out, tools, "rustdoc"),
+                       env=kbuild.build_env(), capture_output=True, text=True)
+    found = []
+    for m in CLIPPY_RE.finditer(r.stdout + r.stderr):
+        path = os.path.relpath(m.group(4), kern.src) if m.group(4).startswith("/") \
+            else m.group(4)
+        if path in mine:
+            found.append(f"{path}:{m.group(5)}: {m.group(3)}")
+    if r.returncode != 0:
+        found.append("make rustdoc failed: " + " ".join(_tail_lines(r.stdout + r.stderr, 3)))
+    return [_row(test, Status.FAIL if found else Status.PASS,
+                 " | ".join(sorted(set(found))[:5]) if found else
+                 f"{len(mine)} file(s) clean")]

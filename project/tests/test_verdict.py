@@ -1,0 +1,287 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The ways a regression could hide behind the verdict, each a test: the
+parsers and the verdict must turn every one of them into a failure."""
+
+import os
+import sys
+import tempfile
+import textwrap
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from daxrs import verdict  # noqa: E402
+from daxrs.parse import fstests, kernel_log, ktap  # noqa: E402
+from daxrs.results import Kind, Result, Status  # noqa: E402
+from daxrs.suites import collect, registry  # noqa: E402
+
+RSS = 'dax_test.c:444:smaps_rss_pte:Expected 64 (64) == dax_smaps_kb(p, "Rss") ({})'
+GAP = verdict.Gap("selftests-dax", "*/dax.*.smaps_rss_pte",
+                  r'dax_smaps_kb\(p, "Rss"\) \(0\)$', "the refcount switch")
+T = "dax_fs.sh/dax_test/dax.xfs.smaps_rss_pte"
+
+
+def case(test, status, detail="", suite="selftests-dax"):
+    return Result(suite, test, status, detail)
+
+
+def status_of(v, suite, test):
+    return next(r.status for r in v.rows if r.key == (suite, test))
+
+
+class Gaps(unittest.TestCase):
+    def test_declared_failure_with_its_detail_is_a_gap(self):
+        rows = [case(T, Status.FAIL, RSS.format(0))]
+        v = verdict.judge(rows, [case(T, Status.FAIL, RSS.format(0))], [GAP])
+        self.assertEqual(status_of(v, "selftests-dax", T), Status.GAP)
+        self.assertFalse(v.failed)
+
+    def test_gap_with_a_different_detail_fails(self):
+        # the series counts twice as much where the base counted nothing
+        rows = [case(T, Status.FAIL, RSS.format(128))]
+        v = verdict.judge(rows, [case(T, Status.FAIL, RSS.format(0))], [GAP])
+        self.assertEqual(status_of(v, "selftests-dax", T), Status.FAIL)
+        self.assertTrue(v.failed)
+
+    def test_undeclared_failure_that_the_base_shares_fails(self):
+        t = "dax_fs.sh/dax_test/dax.xfs.pmd_fault"
+        v = verdict.judge([case(t, Status.FAIL, "x")], [case(t, Status.FAIL, "x")], [GAP])
+        self.assertTrue(v.failed)
+
+    def test_declared_gap_the_base_passes_is_a_regression(self):
+        v = verdict.judge([case(T, Status.FAIL, RSS.format(0))], [case(T, Status.PASS)], [GAP])
+        self.assertTrue(v.failed)
+
+    def test_stale_baseline_makes_no_gap(self):
+        rows = [case(T, Status.FAIL, RSS.format(0))]
+        v = verdict.judge(rows, [case(T, Status.FAIL, RSS.format(0))], [GAP],
+                          baseline_valid=False)
+        self.assertTrue(v.failed)
+        self.assertTrue(v.notes)
+
+    def test_kernel_log_failure_on_both_variants_fails(self):
+        row = Result("kernel-log", "test guest", Status.FAIL, "WARNING: at fs/dax.c:1",
+                     Kind.INFRA)
+        anything = verdict.Gap("*", "*", ".*", "never")
+        v = verdict.judge([row], [row], [anything])
+        self.assertTrue(v.failed)
+
+    def test_fixed_gap_is_reported(self):
+        v = verdict.judge([case(T, Status.PASS)], [case(T, Status.FAIL, RSS.format(0))], [GAP])
+        self.assertFalse(v.failed)
+        self.assertEqual(len(v.fixed), 1)
+
+    def test_known_gaps_file_is_valid(self):
+        from daxrs import settings
+        gaps = verdict.load_gaps(settings.KNOWN_GAPS)
+        self.assertTrue(gaps)
+        self.assertTrue(all(g.fixed_by for g in gaps))
+
+
+KSELFTEST = textwrap.dedent("""\
+    TAP version 13
+    1..1
+    # selftests: dax: dax_fs.sh
+    # KTAP version 1
+    # 1..2
+    # # TAP version 13
+    # # 1..2
+    # # ok 1 dax.xfs.write_read
+    # # # {assert}
+    # # not ok 2 dax.xfs.smaps_rss_pte
+    # not ok 1 dax_test
+    # ok 2 teardown.xfs.fsck_clean
+    not ok 1 selftests: dax: dax_fs.sh # {why}
+    """)
+
+
+def selftests(why, n=0):
+    text = KSELFTEST.format(assert_=RSS, assert_x=None, why=why, **{"assert": RSS.format(n)})
+    return ktap.parse_rows("selftests-dax", text, "selftests-dax",
+                           rename=lambda x: x.replace("selftests: dax: ", ""))
+
+
+class Aggregates(unittest.TestCase):
+    def base(self):
+        return selftests("exit=1")
+
+    def test_program_failing_only_through_gaps_passes(self):
+        v = verdict.judge(selftests("exit=1"), self.base(), [GAP])
+        self.assertEqual(status_of(v, "selftests-dax", "dax_fs.sh"), Status.PASS)
+        self.assertFalse(v.failed)
+
+    def test_timeout_in_an_aggregate_row_fails(self):
+        v = verdict.judge(selftests("TIMEOUT 300 seconds"), self.base(), [GAP])
+        self.assertEqual(status_of(v, "selftests-dax", "dax_fs.sh"), Status.FAIL)
+        self.assertTrue(v.failed)
+
+    def test_signal_in_an_aggregate_row_fails(self):
+        v = verdict.judge(selftests("exit=139"), self.base(), [GAP])
+        self.assertTrue(v.failed)
+
+    def test_aggregate_with_undeclared_child_failure_fails(self):
+        v = verdict.judge(selftests("exit=1", 128), self.base(), [GAP])
+        self.assertEqual(status_of(v, "selftests-dax", "dax_fs.sh"), Status.FAIL)
+
+
+class Vanishing(unittest.TestCase):
+    def test_plan_short_by_one_fails(self):
+        rows = ktap.parse_rows("smoke", "KTAP version 1\nok 1 a\nok 2 b\n1..3\n")
+        self.assertTrue(any(r.kind is Kind.INFRA and r.status is Status.FAIL
+                            and "plan 1..3, 2 results" in r.detail for r in rows))
+
+    def test_no_plan_fails(self):
+        rows = ktap.parse_rows("smoke", "KTAP version 1\nok 1 a\n")
+        self.assertTrue(any(r.status is Status.FAIL for r in rows))
+
+    def test_pass_to_skip_fails(self):
+        v = verdict.judge([case("a", Status.SKIP, "no device")], [case("a", Status.PASS)])
+        self.assertTrue(v.failed)
+
+    def test_pass_to_missing_fails(self):
+        v = verdict.judge([case("a", Status.PASS)], [case("a", Status.PASS),
+                                                      case("b", Status.PASS)])
+        self.assertTrue(v.failed)
+        self.assertIn(("selftests-dax", "b"), [r.key for r in v.rows])
+
+    def test_suite_missing_fails(self):
+        with tempfile.TemporaryDirectory() as res:
+            rows = collect.test_boot(res, [registry.BY_NAME["smoke"]], "series")
+        self.assertTrue(rows and all(r.status is Status.FAIL for r in rows))
+
+    def test_kunit_suite_that_did_not_report_fails(self):
+        log = "[    1.0] KTAP version 1\n[    1.0] 1..1\n" \
+              "[    1.1]     KTAP version 1\n[    1.1]     # Subtest: rust_doctests_kernel\n" \
+              "[    1.1]     1..1\n[    1.1]     ok 1 a\n[    1.2] ok 1 rust_doctests_kernel\n"
+        rows = collect.kunit_suite(log, registry.BY_NAME["kunit"], "series")
+        bad = [r for r in rows if r.status is Status.FAIL]
+        self.assertEqual([r.test for r in bad], ["zone_device_folio: reported"])
+
+    def test_kunit_suite_init_failure_fails(self):
+        log = "KTAP version 1\n1..1\n    KTAP version 1\n    # Subtest: zone_device_folio\n" \
+              "    1..3\nnot ok 1 zone_device_folio # init failed\n"
+        rows = ktap.parse_rows("kunit", log, plan_depth=2)
+        self.assertTrue(any(r.status is Status.FAIL and r.kind is Kind.INFRA for r in rows))
+        self.assertTrue(verdict.judge(rows).failed)
+
+    def test_parameterised_kunit_cases_are_keyed_by_suite_case_param(self):
+        log = textwrap.dedent("""\
+            KTAP version 1
+            1..2
+                KTAP version 1
+                # Subtest: zdf
+                1..1
+                    KTAP version 1
+                    # Subtest: split
+                    ok 1 order 9
+                    not ok 2 order 18
+                not ok 1 split
+            not ok 1 zdf
+                KTAP version 1
+                # Subtest: other
+                1..1
+                ok 1 split
+            ok 2 other
+            """)
+        rows = ktap.parse_rows("kunit", log, plan_depth=2)
+        got = {r.test: r.status for r in rows if r.kind is Kind.CASE}
+        self.assertEqual(got, {"zdf/split/order 9": Status.PASS,
+                               "zdf/split/order 18": Status.FAIL,
+                               "other/split": Status.PASS})
+
+    def test_printk_caller_prefix(self):
+        rows = ktap.parse_rows("kunit", "[    1.1][    T1] KTAP version 1\n"
+                               "[    1.1][    T1] 1..1\n[    1.2][    T1] ok 1 a\n")
+        self.assertEqual([(r.test, r.status) for r in rows], [("a", Status.PASS)])
+
+    def test_daxprobe_killed_by_sigbus_mid_run_fails(self):
+        # smoke.sh's nested probe output: the probe died before its plan
+        text = textwrap.dedent("""\
+            KTAP version 1
+            ok 1 ext4: mkfs + mount -o dax=always
+                KTAP version 1
+                # Subtest: ext4: daxprobe smoke
+                ok 1 open
+                ok 2 write
+            # daxprobe smoke exit 135 (killed by SIGBUS)
+            not ok 2 ext4: daxprobe smoke
+            ok 3 ext4: unmount
+            1..3
+            """)
+        rows = ktap.parse_rows("smoke", text)
+        self.assertTrue(any("no plan" in r.detail for r in rows))
+        v = verdict.judge(rows, [], [verdict.Gap("*", "*", ".*", "x")])
+        self.assertEqual(status_of(v, "smoke", "ext4: daxprobe smoke"), Status.FAIL)
+
+    def test_exit_status_without_a_failing_row_fails(self):
+        with tempfile.TemporaryDirectory() as res:
+            with open(os.path.join(res, "smoke.ktap"), "w") as f:
+                f.write("KTAP version 1\nok 1 a\n1..1\n")
+            for rc, want in (("0", None), ("1", "without a failing"), ("3", "exited 3"),
+                             ("124", "timeout"), ("", "did not finish")):
+                with open(os.path.join(res, "smoke.rc"), "w") as f:
+                    f.write(rc)
+                rows = collect.ktap_suite(res, registry.BY_NAME["smoke"], "series")
+                bad = [r.detail for r in rows if r.status is Status.FAIL]
+                if want is None:
+                    self.assertEqual(bad, [])
+                else:
+                    self.assertTrue(any(want in d for d in bad), (rc, bad))
+
+
+class Fstests(unittest.TestCase):
+    def test_two_sections_with_a_failure_in_the_first(self):
+        out = textwrap.dedent("""\
+            SECTION       -- dax
+            generic/001 1s
+            Ran: generic/001 generic/002
+            Failures: generic/001
+            Failed 1 of 2 tests
+
+            SECTION       -- nodax
+            Ran: generic/001 generic/002
+            Passed all 2 tests
+            """)
+        rows = fstests.rows_of(out, "/r", "fstests-xfs")
+        got = {r.test: r.status for r in rows}
+        self.assertEqual(got["dax/generic/001"], Status.FAIL)
+        self.assertEqual(got["nodax/generic/001"], Status.PASS)
+
+    def test_dry_run_list_catches_missing_tests(self):
+        rows = fstests.rows_of("Ran: generic/001\n", "/r", "fstests-xfs",
+                               expected=["generic/001", "generic/002"])
+        self.assertIn(("fstests-xfs", "generic/002"),
+                      [r.key for r in rows if r.status is Status.FAIL])
+
+
+class KernelLog(unittest.TestCase):
+    def test_reports(self):
+        for line in ("WARNING: CPU: 1 PID: 77 at fs/dax.c:520 dax_insert_entry",
+                     "EXT4-fs error (device pmem0): ext4_lookup:1855: inode #2: comm ls",
+                     "XFS (pmem1): Corruption detected. Unmount and run xfs_repair",
+                     "XFS (pmem1): Filesystem has been shut down due to log error (0x2).",
+                     "Memory failure: 0x240000: recovery action for dax page: Failed",
+                     "BUG: KASAN: use-after-free in dax_iomap_rw"):
+            self.assertEqual(len(kernel_log.scan(f"<4>[   12.1] {line}\n")), 1, line)
+
+    def test_user_space_lines_are_not_reports(self):
+        text = "<12>[   12.1] run fstests generic/001 WARNING: something\n" \
+               "<6>[   12.2] XFS (pmem1): Mounting V5 Filesystem\n"
+        self.assertEqual(kernel_log.scan(text), [])
+
+    def test_report_is_attributed_and_has_its_trace(self):
+        text = "<12>[ 1.0] daxrs: suite smoke begin\n<4>[ 1.1] WARNING: CPU: 0 PID: 1 at " \
+               "fs/dax.c:1 f\n<4>[ 1.2] Call Trace:\n<4>[ 1.3]  <TASK>\n" \
+               "<4>[ 1.4] ---[ end trace 0000000000000000 ]---\n<6>[ 1.5] other\n"
+        reps = kernel_log.scan(text)
+        self.assertEqual(len(reps), 1)
+        self.assertEqual(reps[0].suite, "smoke")
+        self.assertEqual(len(reps[0].context), 4)
+
+    def test_fs_errors_during_fstests_are_left_to_fstests(self):
+        text = "<12>[ 1.0] daxrs: suite fstests begin\n" \
+               "<3>[ 1.1] XFS (pmem1): Corruption detected. Unmount and run xfs_repair\n"
+        self.assertEqual(kernel_log.scan(text), [])
+
+
+if __name__ == "__main__":
+    unittest.main()

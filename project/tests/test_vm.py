@@ -1,0 +1,128 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The guest's ways out, with a fake virtme-ng: a hang is killed at the
+timeout with its whole process group and the rows written so far are kept;
+Ctrl-C kills the guest too; the guest scripts are valid shell."""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import types
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from daxrs import settings  # noqa: E402
+from daxrs.results import Status  # noqa: E402
+from daxrs.suites import registry  # noqa: E402
+from daxrs.vm import boot as vm  # noqa: E402
+
+# The fake vng: a guest that writes the first suite's output, then hangs in
+# a child process (as QEMU is vng's child).
+FAKE_VNG = """#!/bin/sh
+echo "suite smoke" > "$DAXRS_FAKE_RES/progress"
+printf 'KTAP version 1\\nok 1 first\\n' > "$DAXRS_FAKE_RES/smoke.ktap"
+sleep 1000 &
+echo $! > "$DAXRS_FAKE_RES/child.pid"
+wait
+"""
+
+
+class FakeGuest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        vng = os.path.join(self.tmp, "vng")
+        with open(vng, "w") as f:
+            f.write(FAKE_VNG)
+        os.chmod(vng, 0o755)
+        self.res = os.path.join(self.tmp, "res")
+        os.makedirs(self.res)
+        self.saved = (settings.CACHE, settings.RESULTS, settings.tool_paths, vm.kvm_works)
+        settings.CACHE = self.tmp
+        settings.RESULTS = os.path.join(self.tmp, "results")
+        settings.tool_paths = lambda: {"vng": vng, "bindgen": "/bin/false"}
+        vm.kvm_works = lambda kernel: False
+        os.environ["DAXRS_FAKE_RES"] = self.res
+        self.kern = types.SimpleNamespace(variant="series", bzimage="/nonexistent",
+                                          modroot=self.tmp, kselftest=None,
+                                          release="6.12.0-fake", tree="0" * 40)
+
+    def tearDown(self):
+        settings.CACHE, settings.RESULTS, settings.tool_paths, vm.kvm_works = self.saved
+
+    def child_alive(self):
+        with open(os.path.join(self.res, "child.pid")) as f:
+            pid = int(f.read())
+        for _ in range(50):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return False
+            # a zombie until init reaps it counts as gone
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().split()[2] == "Z":
+                    return False
+            time.sleep(0.1)
+        return True
+
+    def test_timeout_kills_the_guest_and_keeps_the_rows(self):
+        b = vm.boot(self.kern, "test", "memmap", 3, "fake", {"BINDIR": self.tmp},
+                    plan="smoke 60\n", res=self.res)
+        self.assertTrue(b.timed_out)
+        self.assertFalse(self.child_alive())
+        smoke = [registry.BY_NAME["smoke"]]
+        from daxrs.suites import collect
+        rows = collect.test_boot(self.res, smoke, "series") + vm.failure_rows(b, smoke)
+        self.assertIn(("smoke", "first"), [(r.suite, r.test) for r in rows
+                                           if r.status is Status.PASS])
+        hung = [r for r in rows if r.suite == "guest"]
+        self.assertEqual(len(hung), 1)
+        self.assertIn("during smoke", hung[0].detail)
+
+    def test_interrupt_kills_the_guest(self):
+        main = threading.main_thread().ident
+        import ctypes
+
+        def interrupt():
+            time.sleep(3)
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(main),
+                                                       ctypes.py_object(KeyboardInterrupt))
+        threading.Thread(target=interrupt, daemon=True).start()
+        with self.assertRaises(KeyboardInterrupt):
+            vm.boot(self.kern, "test", "memmap", 600, "fake", {"BINDIR": self.tmp},
+                    plan="smoke 60\n", res=self.res)
+        self.assertFalse(self.child_alive())
+
+
+class GuestScripts(unittest.TestCase):
+    def scripts(self):
+        for d, _, files in os.walk(settings.GUEST_DIR):
+            for f in files:
+                if f.endswith(".sh"):
+                    yield os.path.join(d, f)
+
+    def test_bash_syntax(self):
+        found = list(self.scripts())
+        self.assertTrue(found)
+        for s in found:
+            p = subprocess.run(["bash", "-n", s], capture_output=True, text=True)
+            self.assertEqual(p.returncode, 0, f"{s}: {p.stderr}")
+
+    def test_every_guest_suite_has_a_script(self):
+        for s in registry.SUITES:
+            if s.boot in ("test", "suites"):
+                path = os.path.join(settings.GUEST_DIR, "suites", f"{s.name}.sh")
+                self.assertTrue(os.path.exists(path), path)
+
+    @unittest.skipUnless(shutil.which("shellcheck"), "shellcheck is not installed")
+    def test_shellcheck(self):
+        p = subprocess.run(["shellcheck", "-x", "-S", "warning"] + list(self.scripts()),
+                           capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stdout[-2000:])
+
+
+if __name__ == "__main__":
+    unittest.main()
