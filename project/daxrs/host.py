@@ -41,6 +41,7 @@ HOST_NEEDS = {
         ("ld.bfd", "binutils"),  # links cxl_test (see MOCK_MODULES)
         ("git", "git"),
         ("rsync", "rsync"),  # kselftest install
+        ("shellcheck", "shellcheck"),  # the tooling tests check the guest scripts
     ],
     # booting the guest, and what our guest script runs in it
     "guest": [

@@ -88,8 +88,9 @@ def judge(rows, baseline=None, gaps=(), baseline_valid=True, suites=None):
     """The verdict on a run's rows (see the module docstring).
 
     baseline: the base's rows (None: no comparison); baseline_valid: its
-    fingerprint matches (else no failure can be a gap); suites: the suites
-    this run selected (None: all), for the missing-test check."""
+    fingerprint matches (else no failure can be a gap); suites: the row
+    suite names this run selected (a set, or a predicate; None: all), for
+    the missing-test check."""
     notes = []
     base = {r.key: r for r in baseline or ()}
     if baseline is not None and not baseline_valid:
@@ -144,7 +145,8 @@ def judge(rows, baseline=None, gaps=(), baseline_valid=True, suites=None):
         for b in baseline:
             if b.status is not Status.PASS or b.kind is Kind.INFRA:
                 continue
-            if suites is not None and b.suite not in suites:
+            if suites is not None and not (suites(b.suite) if callable(suites)
+                                           else b.suite in suites):
                 continue
             i = have.get(b.key)
             if i is None:

@@ -69,7 +69,7 @@ class FakeGuest(unittest.TestCase):
         return True
 
     def test_timeout_kills_the_guest_and_keeps_the_rows(self):
-        b = vm.boot(self.kern, "test", "memmap", 3, "fake", {"BINDIR": self.tmp},
+        b = vm.boot(self.kern, "test", "memmap", 3, "fake", self.tmp,
                     plan="smoke 60\n", res=self.res)
         self.assertTrue(b.timed_out)
         self.assertFalse(self.child_alive())
@@ -92,7 +92,7 @@ class FakeGuest(unittest.TestCase):
                                                        ctypes.py_object(KeyboardInterrupt))
         threading.Thread(target=interrupt, daemon=True).start()
         with self.assertRaises(KeyboardInterrupt):
-            vm.boot(self.kern, "test", "memmap", 600, "fake", {"BINDIR": self.tmp},
+            vm.boot(self.kern, "test", "memmap", 600, "fake", self.tmp,
                     plan="smoke 60\n", res=self.res)
         self.assertFalse(self.child_alive())
 

@@ -76,7 +76,7 @@ def parse(text):
     before any version line form one of their own."""
     docs = []
     open_ = {}  # depth -> the Group collecting results at that depth
-    pending = []  # diagnostics since the last result line
+    pending = []  # (depth, text) of the diagnostics since the last result line
 
     def group_at(depth):
         if depth not in open_:
@@ -119,13 +119,15 @@ def parse(text):
             name, directive = (rest[:cut.start()], rest[cut.end():]) if cut else (rest, "")
             close_below(depth + 1)
             child = open_.pop(depth + 1, None)
+            # a result's diagnostics are those of its own level: a nested
+            # program's summary ("# Totals: ...") is not its parent's
             node = Node(name.strip(), m.group(1) == "ok", directive.strip(),
-                        [x for x in pending if x], child)
+                        [t for d, t in pending if d == depth and t], child)
             pending = []
             group_at(depth).results.append(node)
             continue
         if body.startswith("#"):
-            pending.append(body.lstrip("# ").strip())
+            pending.append((depth, body.lstrip("# ").strip()))
     close_below(0)
     return [d for d in docs if d.results or d.plan is not None]
 

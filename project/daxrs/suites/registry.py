@@ -93,3 +93,13 @@ def planned(selected, boot, variant, pmem):
 def guest_plan(suites, timeout_scale=1.0):
     """The `plan` file the guest runner reads: NAME TIMEOUT per line."""
     return "".join(f"{s.name} {int(s.timeout * timeout_scale)}\n" for s in suites)
+
+
+def owner(row_suite):
+    """The declared suite whose rows carry this suite name ("standin-ndctl"
+    and "ndctl" rows are ndctl's, "fstests-xfs" fstests'); "guest" rows (a
+    guest that hung or crashed) belong to every run."""
+    name = row_suite.removeprefix("standin-")
+    if name.startswith("fstests-"):
+        name = "fstests"
+    return name if name in BY_NAME else None

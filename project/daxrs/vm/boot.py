@@ -19,6 +19,7 @@ import time
 
 from daxrs import settings
 from daxrs.proc import Fail, fmt_secs, now, read_text, run, say, tail
+from daxrs.results import Kind, Result, Status
 from daxrs.vm.layouts import NVDIMM_SIZES, PMEM_LAYOUTS, kvm_works
 
 # an oops (a task dead with its locks held), a hung task or a soft lockup
@@ -125,17 +126,17 @@ def _kill(p):
             continue
 
 
-def boot(kern, mode, pmem, timeout, label, guest_env, plan="", overlays=(), res=None):
-    """Boot kern and run the guest runner in MODE with the given plan.
-    guest_env: extra KEY=value lines for the runner (guest.env)."""
+def boot(kern, mode, pmem, timeout, label, bindir, plan="", overlays=(), res=None):
+    """Boot kern and run the guest runner in MODE with the given plan (the
+    `plan` file: NAME TIMEOUT per line); bindir holds daxprobe."""
     res = res or results_dir(mode, kern.variant)
     # a copy of the scripts: bash reads a script as it runs it, and the
     # repository's copy may be edited while a guest runs
     shutil.copytree(settings.GUEST_DIR, os.path.join(res, "guest"),
                     ignore=shutil.ignore_patterns("*.c"))
-    env = {"MODE": mode, "MODROOT": kern.modroot, "BINDIR": guest_env.pop("BINDIR"),
-           "PMEM": pmem, "KSELFTEST": kern.kselftest or "", "SETUP_TIMEOUT": "600"}
-    env.update(guest_env)
+    env = {"MODE": mode, "MODROOT": kern.modroot, "BINDIR": bindir, "PMEM": pmem,
+           "KSELFTEST": kern.kselftest or "", "SETUP_TIMEOUT": "600",
+           "VARIANT": f"variant {kern.variant}, tree {kern.tree[:12]}"}
     with open(os.path.join(res, "guest.env"), "w") as f:
         f.writelines(f"{k}={shlex.quote(str(v))}\n" for k, v in env.items())
     with open(os.path.join(res, "plan"), "w") as f:
@@ -194,7 +195,9 @@ def failure_rows(b, suites):
     """INFRA rows for a guest that timed out or crashed: the suite that was
     running fails by name, with the console tail; the suites after it did
     not run."""
-    from daxrs.results import Kind, Result, Status
+    if b.rc not in (None, 0) and not (b.timed_out or b.crashed):
+        return [Result("guest", "runner exit status", Status.FAIL,
+                       f"the guest's runner exited {b.rc}: see {b.res}/guest.log", Kind.INFRA)]
     if not (b.timed_out or b.crashed):
         return []
     what = "TIMEOUT (the host's guest timeout)" if b.timed_out else \
