@@ -159,7 +159,6 @@ def main(argv=None):
     except Fail as e:
         print(f"daxrs: error: {e}", file=sys.stderr)
         return 2
-    args.argv = argv
     # SIGTERM (CI cancelling the job) unwinds like Ctrl-C: guests are killed
     signal.signal(signal.SIGTERM, _sigterm)
     try:

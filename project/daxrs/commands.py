@@ -9,6 +9,7 @@ import io
 import json
 import os
 import shlex
+import sys
 import unittest
 
 from daxrs import baseline, report, settings, verdict
@@ -146,7 +147,7 @@ def run_variant(variant, tools, args, selected, bindir):
             series_lint.rustdoc_results(kern, tools, src)
     meta = RunMeta(variant, args.pmem, kern.release, src.tree, False, baseline.fingerprint(),
                    datetime.datetime.now().isoformat(timespec="seconds"),
-                   "./daxrs test " + " ".join(args.argv))
+                   "./daxrs " + shlex.join(sys.argv[1:]))
     res = res or vm.results_dir("host", variant)
     write_tsv(os.path.join(res, "rows.tsv"), rows)
     with open(os.path.join(res, "results.json"), "w") as f:

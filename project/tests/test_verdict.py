@@ -239,12 +239,15 @@ class Fstests(unittest.TestCase):
 
             SECTION       -- nodax
             Ran: generic/001 generic/002
-            Passed all 2 tests
+            Failures: generic/002
+            Failed 1 of 2 tests
             """)
         rows = fstests.rows_of(out, "/r", "fstests-xfs")
         got = {r.test: r.status for r in rows}
         self.assertEqual(got["dax/generic/001"], Status.FAIL)
+        self.assertEqual(got["dax/generic/002"], Status.PASS)
         self.assertEqual(got["nodax/generic/001"], Status.PASS)
+        self.assertEqual(got["nodax/generic/002"], Status.FAIL)
 
     def test_dry_run_list_catches_missing_tests(self):
         rows = fstests.rows_of("Ran: generic/001\n", "/r", "fstests-xfs",
