@@ -210,6 +210,8 @@ def cmd_test(args):
             "fixed": [f"{r.suite}: {r.test}" for _, r in v.fixed],
             "notes": v.notes, "baseline": what, "baseline_valid": valid}))
     if base_rows is not None:
+        # the comparison covers the suites this run selected
+        base_rows = [r for r in base_rows if registry.owner(r.suite) in selected]
         print(f"\n######## {what} vs series\n" + report.compare(base_rows, v.rows))
         heading = (f"Test results of `./daxrs test{' --with-base' if with_base else ''}` "
                    f"({datetime.date.today().isoformat()}, {args.pmem} pmem, series tree "

@@ -155,5 +155,6 @@ def judge(rows, baseline=None, gaps=(), baseline_valid=True, suites=None):
             elif out[i].status is Status.SKIP:
                 out[i] = out[i].replace(status=Status.FAIL, kind=Kind.INFRA,
                                         detail=f"pass -> skip: {out[i].detail}")
-    unused = [g for g in gaps if g not in used]
+    unused = [g for g in gaps if g not in used and
+              (suites is None or any(fnmatch.fnmatchcase(r.suite, g.suite) for r in rows))]
     return Verdict(out, fixed, unused, notes)
