@@ -159,8 +159,10 @@ def main(argv=None):
     except Fail as e:
         print(f"daxrs: error: {e}", file=sys.stderr)
         return 2
-    # SIGTERM (CI cancelling the job) unwinds like Ctrl-C: guests are killed
+    # SIGTERM (CI cancelling the job) unwinds like Ctrl-C: guests are killed.
+    # SIGINT too when the shell that started us ignored it (a background job)
     signal.signal(signal.SIGTERM, _sigterm)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         from daxrs import commands
         if args.cmd == "report":
