@@ -219,8 +219,9 @@ def cmd_test(args):
         table = report.summary_table(base_rows, v.rows, heading)
         with open(os.path.join(settings.RESULTS, "base-vs-series.md"), "w") as f:
             f.write(report.compare(base_rows, v.rows) + "\n")
-        if with_base and not (args.suite or args.exclude):
-            # the cover letter's table, for exactly this series tree
+        if with_base and args.pmem == "all" and not (args.suite or args.exclude):
+            # the cover letter's table, for exactly this series tree: from a
+            # full run on the default pmem layout only
             d = os.path.join(settings.RESULTS, "by-tree")
             os.makedirs(d, exist_ok=True)
             with open(os.path.join(d, series.meta.tree + ".md"), "w") as f:
