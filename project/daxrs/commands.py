@@ -145,14 +145,15 @@ def run_variant(variant, tools, args, selected, bindir):
             series_lint.rustfmt_results(kern, tools, src) + \
             series_lint.clippy_results(kern, src) + \
             series_lint.rustdoc_results(kern, tools, src)
-    meta = RunMeta(variant, args.pmem, kern.release, src.tree, False, baseline.fingerprint(),
-                   datetime.datetime.now().isoformat(timespec="seconds"),
-                   "./daxrs " + shlex.join(sys.argv[1:]))
+    meta = RunMeta(variant, args.pmem, release=kern.release, tree=src.tree,
+                   fingerprint=baseline.fingerprint(),
+                   date=datetime.datetime.now().isoformat(timespec="seconds"),
+                   command="./daxrs " + shlex.join(sys.argv[1:]))
     res = res or vm.results_dir("host", variant)
     write_tsv(os.path.join(res, "rows.tsv"), rows)
     with open(os.path.join(res, "results.json"), "w") as f:
         f.write(to_json(meta, rows))
-    say(f"{variant}: {report.summary_line(rows)} ({fmt_secs(now() - t0)})")
+    say(f"{variant}: {report.summary_line(rows)} before the verdict ({fmt_secs(now() - t0)})")
     return VariantRun(meta, rows, reps, res, kern)
 
 

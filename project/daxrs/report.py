@@ -3,6 +3,8 @@
 list of gaps and fixed declarations, the kernel reports, and the summary
 line "N passed, N failed, N skipped"."""
 
+import re
+
 from daxrs.results import Kind, Status, counts
 
 _MARK = {Status.PASS: "PASS", Status.FAIL: "FAIL", Status.SKIP: "SKIP", Status.GAP: "GAP"}
@@ -12,17 +14,16 @@ def suite_order(rows):
     return list(dict.fromkeys(r.suite for r in rows))
 
 
-def tables(rows, dirty=False):
+def tables(rows):
     """One table per suite; KUnit as one line per KUnit suite plus its
     non-passing cases."""
     out = []
-    tag = " [DIRTY work tree]" if dirty else ""
     for s in suite_order(rows):
         sr = [r for r in rows if r.suite == s]
         n = counts(sr)
         gaps = f", {n[Status.GAP]} known gaps" if n[Status.GAP] else ""
         out.append(f"\n== {s}: {n[Status.PASS]} passed, {n[Status.FAIL]} failed, "
-                   f"{n[Status.SKIP]} skipped{gaps}{tag}")
+                   f"{n[Status.SKIP]} skipped{gaps}")
         if s == "kunit":
             per = {}
             for r in sr:
@@ -87,6 +88,12 @@ def verdict_lines(v):
     for g, r in v.fixed:
         out.append(f"fixed: {r.suite}: {r.test} passes: remove the declaration "
                    f"(known-gaps.toml gap #{g.line}, fixed by: {g.fixed_by})")
+    for r in v.proposals:
+        out.append(f"the base fails {r.suite}: {r.test} too; if the series is to deliver it, "
+                   "declare it in known-gaps.toml:\n    [[gap]]\n"
+                   f"    suite = \"{r.suite}\"\n    test = \"{r.test}\"\n"
+                   f"    detail = '{re.escape(r.detail[-60:])}$'\n"
+                   "    fixed_by = \"<the patch or behaviour that makes it pass>\"")
     for g in v.unused:
         out.append(f"unused declaration: known-gaps.toml gap #{g.line} ({g.suite}: {g.test}) "
                    "names no test of this run")

@@ -95,7 +95,6 @@ class RunMeta:
     pmem: str
     release: str = ""
     tree: str = ""          # git tree id of the source that was built
-    dirty: bool = False     # built from a work tree with uncommitted edits
     fingerprint: str = ""   # see baseline.fingerprint()
     date: str = ""
     command: str = ""

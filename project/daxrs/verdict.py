@@ -78,6 +78,9 @@ class Verdict:
     fixed: list            # (Gap, Result): declared gaps that now pass
     unused: list           # Gaps that matched no row at all
     notes: list            # what the reader must know (stale baseline, ...)
+    # undeclared failures the base shares: candidates for a declaration,
+    # which only a person can make (with the behaviour that will fix it)
+    proposals: list = dataclasses.field(default_factory=list)
 
     @property
     def failed(self):
@@ -99,7 +102,7 @@ def judge(rows, baseline=None, gaps=(), baseline_valid=True, suites=None):
                      "it is re-recorded with `./daxrs test --record-baseline`")
     if baseline is None and gaps:
         notes.append("no baseline to compare with: no failure can be a known gap")
-    out, used, fixed = [], set(), []
+    out, used, fixed, proposals = [], set(), [], []
     for r in rows:
         if r.kind is Kind.CASE:
             decl = [g for g in gaps if g.names(r)]
@@ -108,6 +111,8 @@ def judge(rows, baseline=None, gaps=(), baseline_valid=True, suites=None):
                 hit = next((g for g in decl if g.matches(r)), None)
                 b = base.get(r.key)
                 if hit is None:
+                    if not decl and b is not None and b.status is Status.FAIL:
+                        proposals.append(r)
                     if decl:
                         r = r.replace(detail=f"{r.detail} [not the declared gap: its detail "
                                       f"must match /{decl[0].detail}/]")
@@ -157,4 +162,4 @@ def judge(rows, baseline=None, gaps=(), baseline_valid=True, suites=None):
                                         detail=f"pass -> skip: {out[i].detail}")
     unused = [g for g in gaps if g not in used and
               (suites is None or any(fnmatch.fnmatchcase(r.suite, g.suite) for r in rows))]
-    return Verdict(out, fixed, unused, notes)
+    return Verdict(out, fixed, unused, notes, proposals)

@@ -47,6 +47,14 @@ class Gaps(unittest.TestCase):
         v = verdict.judge([case(t, Status.FAIL, "x")], [case(t, Status.FAIL, "x")], [GAP])
         self.assertTrue(v.failed)
 
+    def test_shared_failure_is_proposed_never_declared(self):
+        t = "dax_fs.sh/dax_test/dax.xfs.pmd_fault"
+        v = verdict.judge([case(t, Status.FAIL, "x (0)")], [case(t, Status.FAIL, "x (0)")])
+        self.assertTrue(v.failed)
+        self.assertEqual([r.test for r in v.proposals], [t])
+        from daxrs import report
+        self.assertIn("[[gap]]", report.verdict_lines(v))
+
     def test_declared_gap_the_base_passes_is_a_regression(self):
         v = verdict.judge([case(T, Status.FAIL, RSS.format(0))], [case(T, Status.PASS)], [GAP])
         self.assertTrue(v.failed)

@@ -3,6 +3,8 @@
 timeout with its whole process group and the rows written so far are kept;
 Ctrl-C kills the guest too; the guest scripts are valid shell."""
 
+import contextlib
+import io
 import os
 import shutil
 import subprocess
@@ -69,8 +71,9 @@ class FakeGuest(unittest.TestCase):
         return True
 
     def test_timeout_kills_the_guest_and_keeps_the_rows(self):
-        b = vm.boot(self.kern, "test", "memmap", 3, "fake", self.tmp,
-                    plan="smoke 60\n", res=self.res)
+        with contextlib.redirect_stdout(io.StringIO()):
+            b = vm.boot(self.kern, "test", "memmap", 3, "fake", self.tmp,
+                        plan="smoke 60\n", res=self.res)
         self.assertTrue(b.timed_out)
         self.assertFalse(self.child_alive())
         smoke = [registry.BY_NAME["smoke"]]
@@ -91,7 +94,7 @@ class FakeGuest(unittest.TestCase):
             ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(main),
                                                        ctypes.py_object(KeyboardInterrupt))
         threading.Thread(target=interrupt, daemon=True).start()
-        with self.assertRaises(KeyboardInterrupt):
+        with self.assertRaises(KeyboardInterrupt), contextlib.redirect_stdout(io.StringIO()):
             vm.boot(self.kern, "test", "memmap", 600, "fake", self.tmp,
                     plan="smoke 60\n", res=self.res)
         self.assertFalse(self.child_alive())
