@@ -3,6 +3,7 @@
 parsers and the verdict must turn every one of them into a failure."""
 
 import os
+import subprocess
 import sys
 import tempfile
 import textwrap
@@ -219,6 +220,30 @@ class Vanishing(unittest.TestCase):
         self.assertTrue(any("no plan" in r.detail for r in rows))
         v = verdict.judge(rows, [], [verdict.Gap("*", "*", ".*", "x")])
         self.assertEqual(status_of(v, "smoke", "ext4: daxprobe smoke"), Status.FAIL)
+
+    def test_probe_killed_by_sigbus_through_the_guest_helpers(self):
+        # lib.sh's real probe_subtest and ktap helpers on the host, with a
+        # stand-in probe that dies of SIGBUS after two steps
+        from daxrs import settings
+        with tempfile.TemporaryDirectory() as d:
+            probe = os.path.join(d, "daxprobe")
+            with open(probe, "w") as f:
+                f.write("#!/bin/bash\necho 'KTAP version 1'\necho 'ok 1 open'\n"
+                        "echo 'ok 2 mmap'\nkill -BUS $$\n")
+            os.chmod(probe, 0o755)
+            script = (f". {settings.GUEST_DIR}/lib.sh\nktap_header\n"
+                      "ktap_ok 'ext4: mkfs + mount -o dax=always'\n"
+                      "probe_subtest 'ext4: daxprobe smoke' -- smoke /x\n"
+                      "ktap_ok 'ext4: unmount'\nktap_finish\n")
+            p = subprocess.run(["bash", "-c", script], capture_output=True, text=True,
+                               env=dict(os.environ, RES=d, PROBE=probe))
+        self.assertEqual(p.returncode, 1, p.stderr)
+        rows = ktap.parse_rows("smoke", p.stdout)
+        v = verdict.judge(rows, [], [verdict.Gap("*", "*", ".*", "x")])
+        parent = next(r for r in v.rows if r.test == "ext4: daxprobe smoke")
+        self.assertEqual(parent.status, Status.FAIL)
+        self.assertIn("killed by SIGBUS", parent.detail)
+        self.assertTrue(any("no plan" in r.detail for r in v.rows))
 
     def test_exit_status_without_a_failing_row_fails(self):
         with tempfile.TemporaryDirectory() as res:
