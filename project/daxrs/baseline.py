@@ -22,7 +22,8 @@ from daxrs.results import Kind, Status, counts, from_tsv, to_tsv
 # repository paths (files or directories) the fingerprint covers
 FINGERPRINTED = (
     "project/base.pin",
-    "project/config",
+    "project/config/test-kernel.config",
+    "project/config/test-kernel.series.config",
     "project/guest",
     "project/daxrs/parse",
     "project/daxrs/suites/registry.py",

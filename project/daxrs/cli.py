@@ -29,6 +29,11 @@ under QEMU on emulated pmem, and run the test suites (see README.md).
 """
 
 
+DEBUG_HELP = ("the debug kernel: the test config plus project/config/test-kernel.debug.config "
+              "(KASAN, KFENCE, UBSAN, DEBUG_VM_PGTABLE, DEBUG_LIST, page poisoning, "
+              "DEBUG_PAGEALLOC), in its own build directory (out/<variant>-debug)")
+
+
 def env_epilog():
     return "environment:\n" + "\n".join(f"  {k:<27} {v}" for k, v in
                                         settings.ENV_VARS.items()) + \
@@ -55,6 +60,7 @@ def parser():
             "config (allnoconfig + project/config fragments) into $DAXRS_CACHE/out.")
     b.add_argument("variant", nargs="?", choices=settings.VARIANTS + ("all",),
                    default="series", help="what to build (default: series)")
+    b.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     d = cmd("demo", "build, boot on pmem, show DAX working",
             "Build a variant, boot it on emulated pmem and show FS DAX and device-DAX "
             "mappings working (smaps, fault trace, data read back).")
@@ -62,6 +68,7 @@ def parser():
                    help="the kernel to show (default: series)")
     d.add_argument("--pmem", choices=sorted(PMEM_LAYOUTS), default="memmap",
                    help="the pmem the guest has (default: memmap)")
+    d.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     suites = "\n".join(f"  {s.name:<18} {s.doc}" for s in SUITES)
     t = cmd("test", "build, boot and run every suite",
             "Build the series (and the base with --with-base), boot each on emulated "
@@ -74,6 +81,9 @@ def parser():
     t.add_argument("--pmem", choices=sorted(PMEM_LAYOUTS), default="all",
                    help="the pmem the guest has: memmap (e820 only), nvdimm (QEMU NVDIMMs "
                    "only) or all (e820 + NVDIMM + nfit_test; default)")
+    t.add_argument("--debug", action="store_true",
+                   help=DEBUG_HELP + "; judged against the same baseline, with four "
+                   "times the suites' timeouts")
     t.add_argument("--suite", action="append", metavar="NAME[,NAME]",
                    help="run only these suites (repeatable)")
     t.add_argument("--exclude", action="append", metavar="NAME[,NAME]",

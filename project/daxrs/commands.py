@@ -72,16 +72,19 @@ def _timeout(name, default):
 
 
 def test_guest(kern, pmem, selected, variant, bindir):
-    """The test guest: the `test` suites, KUnit from its log, its log scan."""
+    """The test guest: the `test` suites, KUnit from its log, its log scan.
+    The debug kernel (KASAN, page poisoning, ...) runs several times slower
+    under TCG: its suites get four times their timeouts."""
     suites = registry.planned(selected, "log", variant, pmem) + \
         registry.planned(selected, "test", variant, pmem)
     guest_suites = [s for s in suites if s.boot == "test"]
     if not suites and "kernel-log" not in selected:
         return [], [], None
-    b = vm.boot(kern, "test", pmem, _timeout("DAXRS_BOOT_TIMEOUT", 2400), "test suites",
-                bindir, plan=registry.guest_plan(guest_suites))
+    scale = 4 if kern.debug else 1
+    b = vm.boot(kern, "test", pmem, _timeout("DAXRS_BOOT_TIMEOUT", 2400 * scale),
+                "test suites", bindir, plan=registry.guest_plan(guest_suites, scale))
     with open(os.path.join(b.res, "plan.json"), "w") as f:
-        json.dump({"boot": "test", "variant": variant, "pmem": pmem,
+        json.dump({"boot": "test", "variant": variant, "debug": kern.debug, "pmem": pmem,
                    "suites": [s.name for s in suites]}, f)
     rows = collect.test_boot(b.res, suites, variant) + vm.failure_rows(b, guest_suites)
     reps = []
@@ -105,7 +108,7 @@ def suites_guest(kern, pmem, selected, variant, bindir, args):
         env = {k: v for k, v in env.items() if not k.startswith("FSTESTS")}
     user = bool(args.ndctl or args.fstests)
     timeout = _timeout("DAXRS_SUITES_TIMEOUT", 43200 if user else 1800)
-    res = vm.results_dir("suites", variant)
+    res = vm.results_dir("suites", kern.label)
     with open(os.path.join(res, "suites.env"), "w") as f:
         f.writelines(f"{k}={shlex.quote(v)}\n" for k, v in env.items())
     # per-suite timeouts inside the guest: the whole budget for each
@@ -132,7 +135,7 @@ def run_variant(variant, tools, args, selected, bindir):
     t0 = now()
     src = source_tree(variant)
     lint = variant == "series" and "lint" in selected
-    kern = build(src, tools, lint=lint)
+    kern = build(src, tools, lint=lint, debug=args.debug)
     rows, reps, res = test_guest(kern, args.pmem, selected, variant, bindir)
     if args.pmem == "all":
         r2, p2 = suites_guest(kern, args.pmem, selected, variant, bindir, args)
@@ -145,11 +148,11 @@ def run_variant(variant, tools, args, selected, bindir):
             series_lint.rustfmt_results(kern, tools, src) + \
             series_lint.clippy_results(kern, src) + \
             series_lint.rustdoc_results(kern, tools, src)
-    meta = RunMeta(variant, args.pmem, release=kern.release, tree=src.tree,
+    meta = RunMeta(kern.label, args.pmem, release=kern.release, tree=src.tree,
                    fingerprint=baseline.fingerprint(),
                    date=datetime.datetime.now().isoformat(timespec="seconds"),
                    command="./daxrs " + shlex.join(sys.argv[1:]))
-    res = res or vm.results_dir("host", variant)
+    res = res or vm.results_dir("host", kern.label)
     write_tsv(os.path.join(res, "rows.tsv"), rows)
     with open(os.path.join(res, "results.json"), "w") as f:
         f.write(to_json(meta, rows))
@@ -165,6 +168,9 @@ def cmd_test(args):
     if (args.ndctl or args.fstests) and args.record_baseline:
         raise Fail("--record-baseline records this repository's suites only: "
                    "run it without --ndctl/--fstests")
+    if args.record_baseline and args.debug:
+        raise Fail("--record-baseline records the default test kernel: drop --debug (a "
+                   "--debug run is judged against the same baseline)")
     if (args.ndctl or args.fstests) and args.pmem != "all":
         raise Fail("--ndctl/--fstests need the guest with all pmem kinds: --pmem all")
     gaps = verdict.load_gaps(settings.KNOWN_GAPS)
@@ -220,7 +226,7 @@ def cmd_test(args):
         table = report.summary_table(base_rows, v.rows, heading)
         with open(os.path.join(settings.RESULTS, "base-vs-series.md"), "w") as f:
             f.write(report.compare(base_rows, v.rows) + "\n")
-        if with_base and args.pmem == "all" and not (args.suite or args.exclude):
+        if with_base and args.pmem == "all" and not (args.suite or args.exclude or args.debug):
             # the cover letter's table, for exactly this series tree: from a
             # full run on the default pmem layout only
             d = os.path.join(settings.RESULTS, "by-tree")
@@ -278,13 +284,13 @@ def cmd_setup(args):
 def cmd_build(args):
     tools = ensure_host()
     for v in settings.VARIANTS if args.variant == "all" else [args.variant]:
-        build(source_tree(v), tools)
+        build(source_tree(v), tools, debug=args.debug)
     return 0
 
 
 def cmd_demo(args):
     tools = ensure_host()
-    kern = build(source_tree(args.variant), tools)
+    kern = build(source_tree(args.variant), tools, debug=args.debug)
     b = vm.boot(kern, "demo", args.pmem, _timeout("DAXRS_BOOT_TIMEOUT", 1200), "DAX demo",
                 build_helpers())
     text = read_text(os.path.join(b.res, "report.txt"), "")

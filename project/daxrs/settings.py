@@ -17,6 +17,8 @@ CONFIG_FRAGMENT = os.path.join(PROJECT, "config", "test-kernel.config")
 # Options of code the series adds (its test modules): merged only into trees
 # whose Kconfig defines them, so the base and early patches configure as before.
 SERIES_FRAGMENT = os.path.join(PROJECT, "config", "test-kernel.series.config")
+# The debug kernel's checkers (test --debug), on top of the above.
+DEBUG_FRAGMENT = os.path.join(PROJECT, "config", "test-kernel.debug.config")
 SERIES_DIR = os.path.join(PROJECT, "series")
 SERIES_FILE = os.path.join(SERIES_DIR, "series")
 COVER = os.path.join(SERIES_DIR, "cover-letter")

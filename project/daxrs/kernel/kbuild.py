@@ -33,6 +33,12 @@ class Kernel:
     kselftest: str | None   # installed kselftests (run_kselftest.sh), if any
     tree: str               # git tree id of the source
     config_hash: str        # 12 hex of the resolved .config's sha256
+    debug: bool = False     # built with the debug fragment (test --debug)
+
+    @property
+    def label(self):
+        """The variant as runs name it: "series", "base-debug", ..."""
+        return self.variant + ("-debug" if self.debug else "")
 
 
 def make_cmd(src: str, out: str, tools: dict, *targets: str) -> list[str]:
@@ -117,29 +123,32 @@ def _touch_series_rust(src: Source) -> None:
             os.utime(os.path.join(src.path, p))
 
 
-def build(src: Source, tools: dict, lint: bool = False) -> Kernel:
-    """Build a variant in $DAXRS_CACHE/out/<variant>.  lint: recompile the
-    series' own Rust files so that their clippy findings are in the log."""
+def build(src: Source, tools: dict, lint: bool = False, debug: bool = False) -> Kernel:
+    """Build a variant in $DAXRS_CACHE/out/<variant> (<variant>-debug with
+    debug: the debug fragment too).  lint: recompile the series' own Rust
+    files so that their clippy findings are in the log."""
     variant = src.variant
+    name = variant + ("-debug" if debug else "")
     series = variant == "series"
     extra = ["CLIPPY=1"] if series else []
     if lint and series:
         _touch_series_rust(src)
-    out = os.path.join(settings.CACHE, "out", variant)
+    out = os.path.join(settings.CACHE, "out", name)
     log = os.path.join(out, "build.log")
-    say(f"configuring {variant} (allnoconfig + project/config/test-kernel.config"
-        f"{' + test-kernel.series.config' if series else ''})")
+    say(f"configuring {name} (allnoconfig + project/config/test-kernel.config"
+        f"{' + test-kernel.series.config' if series else ''}"
+        f"{' + test-kernel.debug.config' if debug else ''})")
     config_hash = kconfig.configure(src.path, out, tools, require_series=series,
-                                    with_series=series)
+                                    with_series=series, debug=debug)
     stepsfile = os.path.join(out, ".daxrs-steps")
     expected = _expected_steps(stepsfile)
-    say(f"building {variant} in {out} with {settings.JOBS} jobs (log: {log})")
+    say(f"building {name} in {out} with {settings.JOBS} jobs (log: {log})")
     t0 = now()
     env = build_env()
     rc, steps = _make_with_progress(make_cmd(src.path, out, tools, *extra), env, log,
-                                    variant, expected)
+                                    name, expected)
     if rc != 0:
-        raise Fail(f"the {variant} kernel does not build (make exit {rc}); first errors:\n" +
+        raise Fail(f"the {name} kernel does not build (make exit {rc}); first errors:\n" +
                    "\n".join("    " + x for x in _first_errors(log)) +
                    f"\n    full log: {log}")
     with open(stepsfile, "w") as f:
@@ -159,7 +168,8 @@ def build(src: Source, tools: dict, lint: bool = False) -> Kernel:
         borrowed = os.path.join(settings.CACHE, "out", "series", "kselftest")
         kst = borrowed if os.path.exists(os.path.join(borrowed, "run_kselftest.sh")) \
             else None
-    say(f"{variant} built: {release} ({steps} steps, {fmt_secs(now() - t0)})")
+    say(f"{name} built: {release} ({steps} steps, {fmt_secs(now() - t0)})")
     return Kernel(variant=variant, out=out, src=src.path, release=release,
                   bzimage=os.path.join(out, "arch", "x86", "boot", "bzImage"),
-                  modroot=modroot, kselftest=kst, tree=src.tree, config_hash=config_hash)
+                  modroot=modroot, kselftest=kst, tree=src.tree, config_hash=config_hash,
+                  debug=debug)

@@ -110,6 +110,10 @@ def command(kern, res, pmem, kvm, overlays=()):
     return cmd
 
 
+def _label(kern):
+    return getattr(kern, "label", kern.variant)
+
+
 def _kill(p):
     """The guest's process group: TERM, then KILL."""
     if p.poll() is not None:
@@ -129,14 +133,14 @@ def _kill(p):
 def boot(kern, mode, pmem, timeout, label, bindir, plan="", overlays=(), res=None):
     """Boot kern and run the guest runner in MODE with the given plan (the
     `plan` file: NAME TIMEOUT per line); bindir holds daxprobe."""
-    res = res or results_dir(mode, kern.variant)
+    res = res or results_dir(mode, _label(kern))
     # a copy of the scripts: bash reads a script as it runs it, and the
     # repository's copy may be edited while a guest runs
     shutil.copytree(settings.GUEST_DIR, os.path.join(res, "guest"),
                     ignore=shutil.ignore_patterns("*.c"))
     env = {"MODE": mode, "MODROOT": kern.modroot, "BINDIR": bindir, "PMEM": pmem,
            "KSELFTEST": kern.kselftest or "", "SETUP_TIMEOUT": "600",
-           "VARIANT": f"variant {kern.variant}, tree {kern.tree[:12]}"}
+           "VARIANT": f"variant {_label(kern)}, tree {kern.tree[:12]}"}
     with open(os.path.join(res, "guest.env"), "w") as f:
         f.writelines(f"{k}={shlex.quote(str(v))}\n" for k, v in env.items())
     with open(os.path.join(res, "plan"), "w") as f:
@@ -145,7 +149,7 @@ def boot(kern, mode, pmem, timeout, label, bindir, plan="", overlays=(), res=Non
     cmd = command(kern, res, pmem, kvm, overlays)
     with open(os.path.join(res, "vng-command.txt"), "w") as f:
         f.write(shlex.join(cmd) + "\n")
-    say(f"booting {kern.release} ({kern.variant}) under {'KVM' if kvm else 'QEMU TCG'} "
+    say(f"booting {kern.release} ({_label(kern)}) under {'KVM' if kvm else 'QEMU TCG'} "
         f"with {pmem} pmem: {label} (results: {res})")
     out = Boot(res)
     t0 = now()
