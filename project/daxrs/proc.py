@@ -4,7 +4,6 @@
 import os
 import shlex
 import subprocess
-import sys
 import time
 
 
@@ -28,10 +27,6 @@ _T0 = time.monotonic()
 def say(msg):
     """A progress line, with the time since the command started."""
     print(f"[daxrs {fmt_secs(now() - _T0):>6}] {msg}", flush=True)
-
-
-def warn(msg):
-    print(f"daxrs: warning: {msg}", file=sys.stderr, flush=True)
 
 
 def run(cmd, **kw):
@@ -70,11 +65,6 @@ def read_text(path, default=None):
         if default is None:
             raise
         return default
-
-
-def write_text(path, text):
-    with open(path, "w") as f:
-        f.write(text)
 
 
 def tail(path, n=30):

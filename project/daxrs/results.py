@@ -83,11 +83,6 @@ def write_tsv(path, rows):
         f.write(to_tsv(rows))
 
 
-def read_tsv(path):
-    with open(path, errors="replace") as f:
-        return from_tsv(f.read())
-
-
 @dataclasses.dataclass
 class RunMeta:
     """What produced a set of rows."""
@@ -115,13 +110,3 @@ def to_json(meta, rows, extra=None):
     if extra:
         d.update(extra)
     return json.dumps(d, indent=1) + "\n"
-
-
-def from_json(text):
-    d = json.loads(text)
-    meta = RunMeta(**{k: v for k, v in d.get("meta", {}).items()
-                      if k in {f.name for f in dataclasses.fields(RunMeta)}})
-    rows = [Result(x["suite"], x["test"], Status(x["status"]), x.get("detail", ""),
-                   Kind(x.get("kind", "case")), tuple(x.get("children", ())))
-            for x in d.get("rows", [])]
-    return meta, rows
