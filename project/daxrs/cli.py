@@ -34,6 +34,11 @@ DEBUG_HELP = ("the debug kernel: the test config plus project/config/test-kernel
               "DEBUG_PAGEALLOC), in its own build directory (out/<variant>-debug)")
 
 
+BENCH_HELP = ("the benchmark kernel: the test config without its debugging options, "
+              "plus gup_test (project/config/test-kernel.bench.config), in "
+              "out/<variant>-bench")
+
+
 def env_epilog():
     return "environment:\n" + "\n".join(f"  {k:<27} {v}" for k, v in
                                         settings.ENV_VARS.items()) + \
@@ -61,6 +66,7 @@ def parser():
     b.add_argument("variant", nargs="?", choices=settings.VARIANTS + ("all",),
                    default="series", help="what to build (default: series)")
     b.add_argument("--debug", action="store_true", help=DEBUG_HELP)
+    b.add_argument("--bench", action="store_true", help=BENCH_HELP)
     d = cmd("demo", "build, boot on pmem, show DAX working",
             "Build a variant, boot it on emulated pmem and show FS DAX and device-DAX "
             "mappings working (smaps, fault trace, data read back).")

@@ -135,7 +135,7 @@ def run_variant(variant, tools, args, selected, bindir):
     t0 = now()
     src = source_tree(variant)
     lint = variant == "series" and "lint" in selected
-    kern = build(src, tools, lint=lint, debug=args.debug)
+    kern = build(src, tools, lint=lint, flavour="debug" if args.debug else "")
     rows, reps, res = test_guest(kern, args.pmem, selected, variant, bindir)
     if args.pmem == "all":
         r2, p2 = suites_guest(kern, args.pmem, selected, variant, bindir, args)
@@ -282,15 +282,19 @@ def cmd_setup(args):
 
 
 def cmd_build(args):
+    if args.debug and args.bench:
+        raise Fail("--debug and --bench are two kernels: build one, then the other")
+    flavour = "debug" if args.debug else "bench" if args.bench else ""
     tools = ensure_host()
     for v in settings.VARIANTS if args.variant == "all" else [args.variant]:
-        build(source_tree(v), tools, debug=args.debug)
+        build(source_tree(v), tools, flavour=flavour)
     return 0
 
 
 def cmd_demo(args):
     tools = ensure_host()
-    kern = build(source_tree(args.variant), tools, debug=args.debug)
+    kern = build(source_tree(args.variant), tools,
+                 flavour="debug" if args.debug else "")
     b = vm.boot(kern, "demo", args.pmem, _timeout("DAXRS_BOOT_TIMEOUT", 1200), "DAX demo",
                 build_helpers())
     text = read_text(os.path.join(b.res, "report.txt"), "")

@@ -19,6 +19,12 @@ CONFIG_FRAGMENT = os.path.join(PROJECT, "config", "test-kernel.config")
 SERIES_FRAGMENT = os.path.join(PROJECT, "config", "test-kernel.series.config")
 # The debug kernel's checkers (test --debug), on top of the above.
 DEBUG_FRAGMENT = os.path.join(PROJECT, "config", "test-kernel.debug.config")
+# The benchmark kernel (bench): the test config without its debugging
+# options (lockdep, DEBUG_VM, XFS_DEBUG, ...), plus gup_test.
+BENCH_FRAGMENT = os.path.join(PROJECT, "config", "test-kernel.bench.config")
+# A kernel flavour is a fragment on top of the test config, built in its
+# own directory (out/<variant>-<flavour>).
+FLAVOURS = {"debug": DEBUG_FRAGMENT, "bench": BENCH_FRAGMENT}
 SERIES_DIR = os.path.join(PROJECT, "series")
 SERIES_FILE = os.path.join(SERIES_DIR, "series")
 COVER = os.path.join(SERIES_DIR, "cover-letter")

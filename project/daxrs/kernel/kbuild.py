@@ -33,12 +33,17 @@ class Kernel:
     kselftest: str | None   # installed kselftests (run_kselftest.sh), if any
     tree: str               # git tree id of the source
     config_hash: str        # 12 hex of the resolved .config's sha256
-    debug: bool = False     # built with the debug fragment (test --debug)
+    flavour: str = ""       # "", or a settings.FLAVOURS key ("debug", "bench")
+
+    @property
+    def debug(self):
+        """Built with the debug fragment (test --debug)."""
+        return self.flavour == "debug"
 
     @property
     def label(self):
-        """The variant as runs name it: "series", "base-debug", ..."""
-        return self.variant + ("-debug" if self.debug else "")
+        """The variant as runs name it: "series", "base-debug", "series-bench", ..."""
+        return self.variant + (f"-{self.flavour}" if self.flavour else "")
 
 
 def make_cmd(src: str, out: str, tools: dict, *targets: str) -> list[str]:
@@ -123,12 +128,13 @@ def _touch_series_rust(src: Source) -> None:
             os.utime(os.path.join(src.path, p))
 
 
-def build(src: Source, tools: dict, lint: bool = False, debug: bool = False) -> Kernel:
-    """Build a variant in $DAXRS_CACHE/out/<variant> (<variant>-debug with
-    debug: the debug fragment too).  lint: recompile the series' own Rust
-    files so that their clippy findings are in the log."""
+def build(src: Source, tools: dict, lint: bool = False, flavour: str = "") -> Kernel:
+    """Build a variant in $DAXRS_CACHE/out/<variant> (<variant>-<flavour>
+    with a flavour: its fragment too, see settings.FLAVOURS).  lint:
+    recompile the series' own Rust files so that their clippy findings are
+    in the log."""
     variant = src.variant
-    name = variant + ("-debug" if debug else "")
+    name = variant + (f"-{flavour}" if flavour else "")
     series = variant == "series"
     extra = ["CLIPPY=1"] if series else []
     if lint and series:
@@ -137,9 +143,9 @@ def build(src: Source, tools: dict, lint: bool = False, debug: bool = False) -> 
     log = os.path.join(out, "build.log")
     say(f"configuring {name} (allnoconfig + project/config/test-kernel.config"
         f"{' + test-kernel.series.config' if series else ''}"
-        f"{' + test-kernel.debug.config' if debug else ''})")
+        f"{' + ' + os.path.basename(settings.FLAVOURS[flavour]) if flavour else ''})")
     config_hash = kconfig.configure(src.path, out, tools, require_series=series,
-                                    with_series=series, debug=debug)
+                                    with_series=series, flavour=flavour)
     stepsfile = os.path.join(out, ".daxrs-steps")
     expected = _expected_steps(stepsfile)
     say(f"building {name} in {out} with {settings.JOBS} jobs (log: {log})")
@@ -172,4 +178,4 @@ def build(src: Source, tools: dict, lint: bool = False, debug: bool = False) -> 
     return Kernel(variant=variant, out=out, src=src.path, release=release,
                   bzimage=os.path.join(out, "arch", "x86", "boot", "bzImage"),
                   modroot=modroot, kselftest=kst, tree=src.tree, config_hash=config_hash,
-                  debug=debug)
+                  flavour=flavour)

@@ -70,7 +70,7 @@ def _series_fragment(src: str, require_series: bool) -> dict[str, str]:
 
 
 def configure(src: str, out: str, tools: dict, require_series: bool = True,
-              with_series: bool = True, debug: bool = False) -> str:
+              with_series: bool = True, flavour: str = "") -> str:
     """allnoconfig + the fragment(s), checked symbol by symbol, into out/.config;
     the short hash (12 hex of its sha256) of the resolved .config.
 
@@ -78,8 +78,8 @@ def configure(src: str, out: str, tools: dict, require_series: bool = True,
     require_series (the series at its tip): each of its symbols must be
     defined by the tree's Kconfig; without it (a patch in the middle of the
     series) the undefined ones are left out.  The .config in the build dir
-    is only replaced when it changes, to keep builds incremental.  debug:
-    the debug fragment too (KASAN, KFENCE, UBSAN, ...)."""
+    is only replaced when it changes, to keep builds incremental.  flavour
+    ("debug", "bench"): that flavour's fragment too (settings.FLAVOURS)."""
     kdir = out + ".kconfig"
     os.makedirs(kdir, exist_ok=True)
     env = kbuild.build_env()
@@ -93,9 +93,9 @@ def configure(src: str, out: str, tools: dict, require_series: bool = True,
             f.writelines(f"{k}={v}\n" for k, v in extra.items())
         fragments.append(frag)
         want.update(extra)
-    if debug:
-        fragments.append(settings.DEBUG_FRAGMENT)
-        want.update(parse_config(settings.DEBUG_FRAGMENT))
+    if flavour:
+        fragments.append(settings.FLAVOURS[flavour])
+        want.update(parse_config(settings.FLAVOURS[flavour]))
     new = os.path.join(kdir, ".config")
     run([os.path.join(src, "scripts", "kconfig", "merge_config.sh"), "-m", "-O", kdir,
          new] + fragments, env=env, cwd=src)
