@@ -22,6 +22,7 @@ under QEMU on emulated pmem, and run the test suites (see README.md).
 
   daxrs demo      build, boot on pmem, show DAX working
   daxrs test      build, boot, run every suite, print the verdict
+  daxrs bench     measure the DAX paths' cost (instructions, -icount)
   daxrs report    re-parse a results directory into the same tables
   daxrs build     only build a variant
   daxrs setup     only install what the host needs
@@ -107,6 +108,24 @@ def parser():
                    help="./check arguments (default: -g dax)")
     t.add_argument("--fstests-fs", metavar="FS[,FS]", default="ext4,xfs",
                    help="file systems to run fstests on (default: ext4,xfs)")
+    bn = cmd("bench", "measure the DAX paths' cost in instructions, variant against variant",
+             "Build each variant with the benchmark config (test config without its "
+             "debugging options, plus gup_test), boot it under QEMU TCG with -icount "
+             "shift=0,sleep=off (1 ns of guest time = 1 instruction) and run "
+             "project/guest/daxbench over the cases (PTE/PMD read and write faults on xfs "
+             "and ext4 dax=always, device-DAX PMD and PUD faults, munmap, gup_test pin "
+             "and unpin, O_DIRECT into a DAX buffer, truncate, a tmpfs reference).  "
+             "Prints per case the medians, spreads and the ratio to the first variant "
+             "with a 95 % bootstrap interval; writes bench.json, bench.md and bench.png "
+             "to $DAXRS_CACHE/results/<date>-bench.")
+    bn.add_argument("--variants", default="base,base,series", metavar="V,V[,V...]",
+                    help="what to boot, the first being the reference; a variant named "
+                    "twice is booted twice, which measures the noise floor "
+                    "(default: base,base,series)")
+    bn.add_argument("--rounds", type=int, default=9,
+                    help="rounds of each case per boot (default 9)")
+    bn.add_argument("--boots", type=int, default=2,
+                    help="boots of each variant, interleaved (default 2)")
     r = cmd("report", "re-parse a results directory",
             "Parse a guest's results directory ($DAXRS_CACHE/results/...) again and "
             "print its tables and verdict against the committed baseline.")
@@ -187,6 +206,9 @@ def main(argv=None):
             if args.cmd == "series":
                 from daxrs.series import cli as series_cli
                 return series_cli.run(args)
+            if args.cmd == "bench":
+                from daxrs import bench
+                return bench.cmd_bench(args)
             return {"setup": commands.cmd_setup, "build": commands.cmd_build,
                     "demo": commands.cmd_demo, "test": commands.cmd_test}[args.cmd](args)
     except Fail as e:

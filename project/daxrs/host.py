@@ -84,6 +84,10 @@ HOST_NEEDS = {
         ("xfsdump", "xfsdump"),
         ("lvm", "lvm2"),
     ],
+    # daxrs bench: its bar chart
+    "bench": [
+        ("gnuplot", "gnuplot-nox"),
+    ],
 }
 
 

@@ -7,12 +7,12 @@
 # only; it runs nothing.
 #
 # The environment comes from run.sh: RES, GUEST, BINDIR, PROBE, MNT, MODE,
-# PMEM, KSELFTEST, VARIANT and devices.env's PMEM0 PMEM1 DAXDEV OURBUS.
+# PMEM, KSELFTEST, VARIANT and devices.env's PMEM0 PMEM1 DAXDEV DAXPUD OURBUS.
 # Defaults here keep a script usable under set -u when one is missing
 # (run by hand, say): an empty device name is then reported, not a crash.
 : "${MODE:=}" "${PMEM:=}" "${KSELFTEST:=}" "${VARIANT:=}"
 : "${MNT:=/tmp/daxrs}" "${PROBE:=${BINDIR:-}/daxprobe}"
-: "${PMEM0:=}" "${PMEM1:=}" "${DAXDEV:=}" "${OURBUS:=}"
+: "${PMEM0:=}" "${PMEM1:=}" "${DAXDEV:=}" "${DAXPUD:=}" "${OURBUS:=}"
 
 # What the guest is doing now, for the host to show while it waits.  On
 # stderr: a suite's stdout is its KTAP and must hold nothing else.

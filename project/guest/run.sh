@@ -7,7 +7,7 @@
 #
 # RES is the one directory the guest can write, shared with the host.  The
 # host puts there:
-#   guest.env  shell assignments: MODE=demo|test|suites, MODROOT (staged
+#   guest.env  shell assignments: MODE=demo|test|suites|bench, MODROOT (staged
 #              modules), BINDIR (holds daxprobe), PMEM=memmap|nvdimm|all,
 #              KSELFTEST (kselftest install dir, may be empty), VARIANT (one
 #              line describing the kernel), SETUP_TIMEOUT (seconds)
@@ -55,8 +55,8 @@ die_env() {
 . "$RES/guest.env" || die_env "cannot read $RES/guest.env"
 MODE=${MODE:-} PMEM=${PMEM:-} KSELFTEST=${KSELFTEST:-} VARIANT=${VARIANT:-}
 case $MODE in
-demo|test|suites) ;;
-*) die_env "guest.env: MODE='$MODE', expected demo, test or suites" ;;
+demo|test|suites|bench) ;;
+*) die_env "guest.env: MODE='$MODE', expected demo, test, suites or bench" ;;
 esac
 for v in MODROOT BINDIR PMEM SETUP_TIMEOUT; do
 	[ -n "${!v:-}" ] || die_env "guest.env: $v is not set"
@@ -83,11 +83,20 @@ case $rc in
 	finish 3 ;;
 *) die_env "setup failed (exit $rc, see $RES/guest.log)" ;;
 esac
-PMEM0='' PMEM1='' DAXDEV='' OURBUS=''
+PMEM0='' PMEM1='' DAXDEV='' DAXPUD='' OURBUS=''
 # shellcheck source=/dev/null # written by setup.sh
 . "$RES/devices.env" || die_env "cannot read $RES/devices.env"
-export PMEM0 PMEM1 DAXDEV OURBUS
-echo "devices: PMEM0=$PMEM0 PMEM1=$PMEM1 DAXDEV=$DAXDEV OURBUS=$OURBUS"
+export PMEM0 PMEM1 DAXDEV DAXPUD OURBUS
+echo "devices: PMEM0=$PMEM0 PMEM1=$PMEM1 DAXDEV=$DAXDEV DAXPUD=$DAXPUD OURBUS=$OURBUS"
+
+if [ "$MODE" = bench ]; then
+	# the benchmark's figures in $RES/bench.tsv (bench.sh); no time limit
+	# of its own, the host's for the whole guest holds
+	bash "$GUEST/bench.sh" > "$RES/bench.tsv" 2> "$RES/bench.err" < /dev/null
+	rc=$?
+	progress "done"
+	finish "$rc"
+fi
 
 if [ "$MODE" = demo ]; then
 	timeout -k 10 600 bash "$GUEST/demo.sh" < /dev/null

@@ -1,10 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Run by run.sh before any suite: the staged modules, the pmem drivers of
-# the layout, and (test and demo mode) the namespaces the suites use: two
-# fsdax (2 MiB aligned) and one devdax.  Writes $RES/devices.env, sourced by
-# run.sh and demo.sh:
-#   PMEM0=pmemX  PMEM1=pmemY  DAXDEV=daxN.M  OURBUS=e820|ACPI.NFIT
+# the layout, and (test, bench and demo mode) the namespaces the suites use:
+# two fsdax (2 MiB aligned) and one devdax (2 MiB); in test and bench mode
+# also a devdax with 1 GiB alignment on the PUD region the host adds (its
+# fourth e820 region).  Writes $RES/devices.env, sourced by run.sh and demo.sh:
+#   PMEM0=pmemX  PMEM1=pmemY  DAXDEV=daxN.M  DAXPUD=daxN.M (or empty)
+#   OURBUS=e820|ACPI.NFIT
 # In suites mode it creates nothing (ndctl's tests want the e820 namespaces
 # as they booted) and devices.env is empty.
 #
@@ -21,6 +23,7 @@ die_env() {
 
 # created now so that it exists (empty) whatever happens below
 : > "$RES/devices.env"
+DAXDEV='' DAXPUD=''
 
 progress "loading the nvdimm/dax modules staged for $(uname -r)"
 mkdir -p /lib/modules "$MNT"
@@ -47,7 +50,9 @@ if [ "$PMEM" = memmap ] || [ "$PMEM" = all ]; then
 	# memmap= makes one e820 namespace per range: convert them in place
 	mapfile -t NS < <(ndctl list -N -b e820 2>/dev/null | jq -r '.. | objects | .dev? // empty' |
 		grep '^namespace' | sort -V)
-	[ "${#NS[@]}" -ge 3 ] || die_env "no pmem device in the guest: expected 3 e820 \
+	want=3
+	[ "$MODE" = test ] || [ "$MODE" = bench ] && want=4
+	[ "${#NS[@]}" -ge "$want" ] || die_env "no pmem device in the guest: expected $want e820 \
 namespaces from memmap=, found ${#NS[@]}. Kernel command line: $(cat /proc/cmdline)
     ndctl list -RN: $(ndctl list -RN 2>&1 | tr '\n' ' ')
     /proc/iomem: $(grep -i persistent /proc/iomem | tr '\n' ';')"
@@ -57,6 +62,16 @@ namespaces from memmap=, found ${#NS[@]}. Kernel command line: $(cat /proc/cmdli
 	done
 	ndctl create-namespace -f -e "${NS[2]}" -m devdax --align 2M >/dev/null 2>"$RES/ndctl.err" ||
 		die_env "ndctl create-namespace -m devdax on ${NS[2]} failed: $(cat "$RES/ndctl.err")"
+	DAXDEV=$(ndctl list -N -n "${NS[2]}" | jq -r '.. | .chardev? // empty' | head -1)
+	if [ "$want" = 4 ]; then
+		ndctl create-namespace -f -e "${NS[3]}" -m devdax --align 1G >/dev/null \
+			2>"$RES/ndctl.err" ||
+			die_env "ndctl create-namespace -m devdax --align 1G on ${NS[3]} failed: \
+$(cat "$RES/ndctl.err")"
+		DAXPUD=$(ndctl list -N -n "${NS[3]}" | jq -r '.. | .chardev? // empty' | head -1)
+		[ -n "$DAXPUD" ] || die_env "the 1 GiB aligned devdax namespace ${NS[3]} has no \
+character device: $(ndctl list -N -n "${NS[3]}" 2>&1 | tr '\n' ' ')"
+	fi
 	OURBUS=e820
 else
 	# the QEMU NVDIMMs: labels first, then two fsdax in the larger region
@@ -81,7 +96,8 @@ fi
 # what came out of it: demo.sh's device table reads ndctl.json too
 ndctl list -N -b "$OURBUS" > "$RES/ndctl.json"
 mapfile -t PMEMS < <(jq -r '.. | objects | select(.mode? == "fsdax") | .blockdev' "$RES/ndctl.json" | sort -V)
-DAXDEV=$(jq -r '[.. | .chardev? // empty] | .[0] // empty' "$RES/ndctl.json")
+[ -n "$DAXDEV" ] ||
+	DAXDEV=$(jq -r '[.. | .chardev? // empty] | .[0] // empty' "$RES/ndctl.json")
 { [ "${#PMEMS[@]}" -ge 2 ] && [ -n "$DAXDEV" ]; } ||
 	die_env "after ndctl the guest has fsdax '${PMEMS[*]}' and devdax '$DAXDEV': need 2 and 1"
 for d in "${PMEMS[@]}"; do
@@ -90,7 +106,7 @@ for d in "${PMEMS[@]}"; do
 done
 
 # written last, so a setup that stopped early leaves no device names behind
-printf 'PMEM0=%q\nPMEM1=%q\nDAXDEV=%q\nOURBUS=%q\n' \
-	"${PMEMS[0]}" "${PMEMS[1]}" "$DAXDEV" "$OURBUS" > "$RES/devices.env" ||
+printf 'PMEM0=%q\nPMEM1=%q\nDAXDEV=%q\nDAXPUD=%q\nOURBUS=%q\n' \
+	"${PMEMS[0]}" "${PMEMS[1]}" "$DAXDEV" "$DAXPUD" "$OURBUS" > "$RES/devices.env" ||
 	die_env "cannot write $RES/devices.env"
 exit 0

@@ -134,7 +134,7 @@ def build_kselftests(src: str, out: str, tools: dict, env: dict) -> str | None:
     return inst
 
 
-HELPERS = ("daxprobe",)
+HELPERS = ("daxprobe", "daxbench")
 HELPER_CFLAGS = ["-O2", "-Wall", "-Werror"]
 
 

@@ -20,7 +20,7 @@ import time
 from daxrs import settings
 from daxrs.proc import Fail, fmt_secs, now, read_text, run, say, tail
 from daxrs.results import Kind, Result, Status
-from daxrs.vm.layouts import NVDIMM_SIZES, PMEM_LAYOUTS, kvm_works
+from daxrs.vm.layouts import NVDIMM_SIZES, kvm_works, layout as pmem_layout
 
 # an oops (a task dead with its locks held), a hung task or a soft lockup
 # panics, and a panic ends the guest at once: the run stops with the trace
@@ -73,9 +73,19 @@ def _nvdimm_opts(pmem, qemu_opts):
     return qemu_opts.format(img0=imgs[0], img1=imgs[1])
 
 
-def command(kern, res, pmem, kvm, overlays=()):
+@dataclasses.dataclass(frozen=True)
+class Machine:
+    """What a guest gets besides its pmem: vCPUs, and extra QEMU options and
+    kernel parameters (the benchmark's instruction-counting clock)."""
+    cpus: int = 2
+    qemu: str = ""
+    append: str = ""
+    tcg: bool = False       # TCG even where KVM works (-icount needs it)
+
+
+def command(kern, res, pmem, kvm, overlays=(), mode="test", machine=Machine()):
     """The vng command line that boots kern and runs the guest runner."""
-    layout = PMEM_LAYOUTS[pmem]
+    layout = pmem_layout(pmem, mode)
     qemu_opts = _nvdimm_opts(pmem, layout["qemu"])
     # Every layout also gets an NVMe controller with a 64 MiB controller
     # memory buffer, which nvme registers as PCI P2PDMA memory (p2pmem).
@@ -86,13 +96,14 @@ def command(kern, res, pmem, kvm, overlays=()):
                  "-device nvme,serial=daxrs-p2pmem,drive=nvm,cmb_size_mb=64").strip()
     script = shlex.join(["bash", os.path.join(res, "guest", "run.sh"), res])
     cmd = [settings.tool_paths()["vng"], "--run", kern.bzimage, "--disable-microvm",
-           "--force-9p", "--cpus", "2", "--memory", layout["memory"], "--verbose",
+           "--force-9p", "--cpus", str(machine.cpus), "--memory", layout["memory"],
+           "--verbose",
            # no vng module dir (.virtme_mods, the in-tree modules only): udev
            # would load the in-tree libnvdimm at boot, before the guest
            # script mounts the staged modules with nfit_test's in extra/
            "--skip-modules",
            "--append", f"{layout['append']} log_buf_len=8M printk.devkmsg=on "
-                       f"{PANIC_ON}".strip(),
+                       f"{PANIC_ON} {machine.append}".strip(),
            "--rwdir", res, "--exec", script]
     for d in overlays:
         # writable in the guest (meson-logs, fstests' own files), untouched
@@ -105,6 +116,7 @@ def command(kern, res, pmem, kvm, overlays=()):
         # the sched_clock static key flips at boot, about one boot in eight).
         # One TCG thread for both vCPUs keeps SMP and loses the race.
         qemu_opts = f"{qemu_opts} -accel tcg,thread=single".strip()
+    qemu_opts = f"{qemu_opts} {machine.qemu}".strip()
     if qemu_opts:
         cmd.append(f"--qemu-opts={qemu_opts}")  # it starts with "-"
     return cmd
@@ -130,9 +142,11 @@ def _kill(p):
             continue
 
 
-def boot(kern, mode, pmem, timeout, label, bindir, plan="", overlays=(), res=None):
+def boot(kern, mode, pmem, timeout, label, bindir, plan="", overlays=(), res=None,
+         machine=Machine(), env_extra=None):
     """Boot kern and run the guest runner in MODE with the given plan (the
-    `plan` file: NAME TIMEOUT per line); bindir holds daxprobe."""
+    `plan` file: NAME TIMEOUT per line); bindir holds daxprobe and daxbench.
+    env_extra: more guest.env assignments (BENCH_ROUNDS)."""
     res = res or results_dir(mode, _label(kern))
     # a copy of the scripts: bash reads a script as it runs it, and the
     # repository's copy may be edited while a guest runs
@@ -140,13 +154,13 @@ def boot(kern, mode, pmem, timeout, label, bindir, plan="", overlays=(), res=Non
                     ignore=shutil.ignore_patterns("*.c"))
     env = {"MODE": mode, "MODROOT": kern.modroot, "BINDIR": bindir, "PMEM": pmem,
            "KSELFTEST": kern.kselftest or "", "SETUP_TIMEOUT": "600",
-           "VARIANT": f"variant {_label(kern)}, tree {kern.tree[:12]}"}
+           "VARIANT": f"variant {_label(kern)}, tree {kern.tree[:12]}", **(env_extra or {})}
     with open(os.path.join(res, "guest.env"), "w") as f:
         f.writelines(f"{k}={shlex.quote(str(v))}\n" for k, v in env.items())
     with open(os.path.join(res, "plan"), "w") as f:
         f.write(plan)
-    kvm = kvm_works(kern.bzimage)
-    cmd = command(kern, res, pmem, kvm, overlays)
+    kvm = not machine.tcg and kvm_works(kern.bzimage)
+    cmd = command(kern, res, pmem, kvm, overlays, mode, machine)
     with open(os.path.join(res, "vng-command.txt"), "w") as f:
         f.write(shlex.join(cmd) + "\n")
     say(f"booting {kern.release} ({_label(kern)}) under {'KVM' if kvm else 'QEMU TCG'} "

@@ -24,6 +24,8 @@ fi
 
 progress "tools/testing/selftests/dax"
 export DAX_TEST_PMEM="$PMEM0 $PMEM1" DAX_TEST_DEVDAX=/dev/$DAXDEV
+# the PUD tests skip without it (only the nvdimm layout has no PUD region)
+[ -n "$DAXPUD" ] && export DAX_TEST_DEVDAX_PUD=/dev/$DAXPUD
 # runner.sh writes the tests' output to /dev/stdout, which virtme-ng points
 # at its own virtio channel: point it at the caller's stdout
 vng_stdout=$(readlink /dev/stdout)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Helpers shared by the DAX selftests: PMD-aligned windows, data patterns
- * that are a function of the file offset, smaps and meminfo readers, and
- * counting fs_dax trace events.
+ * Helpers shared by the DAX selftests: PMD- and PUD-aligned windows, data
+ * patterns that are a function of the file offset, smaps and meminfo
+ * readers, and counting fs_dax trace events.
  */
 #ifndef __DAX_COMMON_H
 #define __DAX_COMMON_H
@@ -18,17 +18,25 @@
 
 #define KiB 1024UL
 #define MiB (1024 * KiB)
+#define GiB (1024 * MiB)
 #define PMD_SIZE (2 * MiB)
+#define PUD_SIZE GiB
 
-/* A PMD-aligned, reserved (PROT_NONE) window of @len bytes. */
-static inline char *dax_pmd_window(size_t len)
+/* An @align-aligned (a power of two), reserved (PROT_NONE) window of @len bytes. */
+static inline char *dax_aligned_window(size_t len, size_t align)
 {
-	char *p = mmap(NULL, len + PMD_SIZE, PROT_NONE,
+	char *p = mmap(NULL, len + align, PROT_NONE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
 	if (p == MAP_FAILED)
 		return NULL;
-	return (char *)(((uintptr_t)p + PMD_SIZE - 1) & ~(PMD_SIZE - 1));
+	return (char *)(((uintptr_t)p + align - 1) & ~(align - 1));
+}
+
+/* A PMD-aligned, reserved (PROT_NONE) window of @len bytes. */
+static inline char *dax_pmd_window(size_t len)
+{
+	return dax_aligned_window(len, PMD_SIZE);
 }
 
 static inline uint64_t dax_pattern(size_t off, unsigned int seed)

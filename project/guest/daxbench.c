@@ -1,0 +1,485 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * daxbench: the guest side of `daxrs bench` (project tooling, not part of
+ * the series).  Each invocation runs one case for a number of rounds and
+ * prints one line per round:
+ *
+ *   <nanoseconds per operation> TAB <operations in the round>
+ *
+ * Under QEMU -icount shift=0,sleep=off the guest clock advances one
+ * nanosecond per guest instruction, so these are instructions per
+ * operation.  Only the operation is timed: mapping, populating, writing the
+ * file back and cleaning up happen between the clock reads.
+ *
+ *   daxbench fault PATH read|write pte|pmd|pud SIZE ROUNDS
+ *	map PATH (a DAX file, a device-DAX instance or a tmpfs file) and
+ *	touch it once per 4 KiB (pte: the mapping is placed 4 KiB off the
+ *	file offset's 2 MiB congruence, so no PMD can map it), per 2 MiB
+ *	(pmd) or per 1 GiB (pud); an operation is one fault
+ *   daxbench munmap PATH pte|pmd SIZE ROUNDS
+ *	munmap of a populated mapping of SIZE; an operation is one munmap
+ *   daxbench truncate PATH pmd SIZE ROUNDS
+ *	ftruncate to 0 of a written file whose mapping is populated; an
+ *	operation is one ftruncate
+ *   daxbench gup PATH fast|slow SIZE ROUNDS
+ *	pin and unpin (FOLL_PIN) the pages of a populated PTE mapping with
+ *	gup_test (pin_user_pages_fast or pin_user_pages); an operation is
+ *	one page; the time is gup_test's own (microseconds, scaled)
+ *   daxbench longterm PATH SIZE
+ *	FOLL_LONGTERM pin of a populated mapping (gup_test); prints
+ *	"pinned N of M pages" and exits 0 when none was pinned
+ *   daxbench odirect PATH BLOCKDEV SIZE ROUNDS
+ *	O_DIRECT read of SIZE from BLOCKDEV into a populated PTE mapping of
+ *	PATH (the block layer pins the DAX pages); an operation is 4 KiB
+ *
+ * Files (PATH not a character device) are created SIZE long, with their
+ * data written, before the first round.  Errors go to stderr with the
+ * failing step; the exit status is then 1 (2 for bad usage).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define KiB (1UL << 10)
+#define MiB (1UL << 20)
+#define GiB (1UL << 30)
+#define PAGE (4 * KiB)
+#define PMD (2 * MiB)
+
+/* mm/gup_test.h of the kernel: not exported as a uapi header */
+struct gup_test {
+	uint64_t get_delta_usec;
+	uint64_t put_delta_usec;
+	uint64_t addr;
+	uint64_t size;
+	uint32_t nr_pages_per_call;
+	uint32_t gup_flags;
+	uint32_t test_flags;
+	uint32_t which_pages[8];
+};
+
+#define PIN_FAST_BENCHMARK	_IOWR('g', 2, struct gup_test)
+#define PIN_LONGTERM_BENCHMARK	_IOWR('g', 3, struct gup_test)
+#define PIN_BASIC_TEST		_IOWR('g', 5, struct gup_test)
+#define GUP_TEST_PATH "/sys/kernel/debug/gup_test"
+
+static const char *prog = "daxbench";
+
+static void die(const char *what, const char *path)
+{
+	fprintf(stderr, "%s: %s %s: %s\n", prog, what, path ? path : "", strerror(errno));
+	exit(1);
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: %s fault PATH read|write pte|pmd|pud SIZE ROUNDS\n"
+		"       %s munmap PATH pte|pmd SIZE ROUNDS\n"
+		"       %s truncate PATH pmd SIZE ROUNDS\n"
+		"       %s gup PATH fast|slow SIZE ROUNDS\n"
+		"       %s longterm PATH SIZE\n"
+		"       %s odirect PATH BLOCKDEV SIZE ROUNDS\n"
+		"SIZE: bytes, with an optional K, M or G suffix\n",
+		prog, prog, prog, prog, prog, prog);
+	exit(2);
+}
+
+static unsigned long parse_size(const char *s)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	switch (*end) {
+	case 'K':
+		v *= KiB;
+		end++;
+		break;
+	case 'M':
+		v *= MiB;
+		end++;
+		break;
+	case 'G':
+		v *= GiB;
+		end++;
+		break;
+	}
+	if (*end || !v) {
+		fprintf(stderr, "%s: '%s' is not a size\n", prog, s);
+		usage();
+	}
+	return v;
+}
+
+static int parse_rounds(const char *s)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (*end || v < 1 || v > 10000) {
+		fprintf(stderr, "%s: '%s' is not a number of rounds (1..10000)\n", prog, s);
+		usage();
+	}
+	return v;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int is_chardev(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st)) {
+		if (errno == ENOENT)
+			return 0;	/* a file to create */
+		die("stat", path);
+	}
+	return S_ISCHR(st.st_mode);
+}
+
+/*
+ * Give the file SIZE of written data.  One fallocate first: the file
+ * system allocates the whole range at once, aligned to its stripe unit
+ * (2 MiB, see mkfs_mount in lib.sh), where writes of 1 MiB at a time
+ * could leave extents that no PMD can map.
+ */
+static void fill_file(int fd, const char *path, unsigned long size)
+{
+	static char buf[MiB];
+	unsigned long off;
+
+	memset(buf, 0x5a, sizeof(buf));
+	if (ftruncate(fd, 0))
+		die("ftruncate", path);
+	if (fallocate(fd, 0, 0, size))
+		die("fallocate", path);
+	for (off = 0; off < size; off += sizeof(buf)) {
+		size_t n = size - off < sizeof(buf) ? size - off : sizeof(buf);
+
+		if (pwrite(fd, buf, n, off) != (ssize_t)n)
+			die("pwrite", path);
+	}
+	if (fsync(fd))
+		die("fsync", path);
+}
+
+static int open_target(const char *path, unsigned long size, int *dev)
+{
+	int fd;
+
+	*dev = is_chardev(path);
+	fd = open(path, *dev ? O_RDWR : O_RDWR | O_CREAT, 0644);
+	if (fd < 0)
+		die("open", path);
+	if (!*dev)
+		fill_file(fd, path, size);
+	return fd;
+}
+
+static unsigned long grain_size(const char *grain)
+{
+	if (!strcmp(grain, "pte"))
+		return PAGE;
+	if (!strcmp(grain, "pmd"))
+		return PMD;
+	if (!strcmp(grain, "pud"))
+		return GiB;
+	fprintf(stderr, "%s: grain '%s' is not pte, pmd or pud\n", prog, grain);
+	usage();
+	return 0;
+}
+
+/*
+ * Map SIZE of fd from offset 0 at an address that suits the grain: aligned
+ * to it (pmd, pud) or one page past a 2 MiB boundary (pte), so that the
+ * virtual address and the file offset are never 2 MiB congruent.
+ */
+static char *map_at(int fd, const char *path, unsigned long size, unsigned long grain)
+{
+	unsigned long align = grain == PAGE ? PMD : grain;
+	unsigned long span = size + 2 * align;
+	char *win, *at, *p;
+
+	win = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (win == MAP_FAILED)
+		die("reserving address space for", path);
+	at = (char *)(((uintptr_t)win + align - 1) & ~(uintptr_t)(align - 1));
+	if (grain == PAGE)
+		at += PAGE;
+	/* give back what the mapping does not use */
+	if (at > win)
+		munmap(win, at - win);
+	if (win + span > at + size)
+		munmap(at + size, win + span - (at + size));
+	p = mmap(at, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
+	if (p == MAP_FAILED)
+		die("mmap", path);
+	return p;
+}
+
+static void touch(char *p, unsigned long size, unsigned long step, int write)
+{
+	unsigned long off;
+	uint64_t sum = 0;
+
+	for (off = 0; off < size; off += step) {
+		if (write)
+			*(volatile uint64_t *)(p + off) = off;
+		else
+			sum += *(volatile uint64_t *)(p + off);
+	}
+	/* keep the loads */
+	if (sum == 1)
+		fputc(' ', stderr);
+}
+
+static void report(uint64_t ns, unsigned long ops)
+{
+	printf("%.1f\t%lu\n", (double)ns / ops, ops);
+	fflush(stdout);
+}
+
+static void settle(int fd, int dev, const char *path)
+{
+	/* clean the entries the round dirtied: each round starts alike */
+	if (!dev && fsync(fd))
+		die("fsync", path);
+}
+
+static int bench_fault(int argc, char **argv)
+{
+	const char *path;
+	unsigned long size, grain;
+	int rounds, write, fd, dev, r;
+
+	if (argc != 7)
+		usage();
+	path = argv[2];
+	if (strcmp(argv[3], "read") && strcmp(argv[3], "write"))
+		usage();
+	write = !strcmp(argv[3], "write");
+	grain = grain_size(argv[4]);
+	size = parse_size(argv[5]);
+	rounds = parse_rounds(argv[6]);
+	if (size % grain) {
+		fprintf(stderr, "%s: SIZE must be a multiple of the %s size\n", prog, argv[4]);
+		return 2;
+	}
+	fd = open_target(path, size, &dev);
+	for (r = 0; r < rounds; r++) {
+		char *p = map_at(fd, path, size, grain);
+		uint64_t t0 = now_ns();
+
+		touch(p, size, grain, write);
+		report(now_ns() - t0, size / grain);
+		if (munmap(p, size))
+			die("munmap", path);
+		settle(fd, dev, path);
+	}
+	close(fd);
+	return 0;
+}
+
+static int bench_munmap(int argc, char **argv)
+{
+	const char *path;
+	unsigned long size, grain;
+	int rounds, fd, dev, r;
+
+	if (argc != 6)
+		usage();
+	path = argv[2];
+	grain = grain_size(argv[3]);
+	size = parse_size(argv[4]);
+	rounds = parse_rounds(argv[5]);
+	fd = open_target(path, size, &dev);
+	for (r = 0; r < rounds; r++) {
+		char *p = map_at(fd, path, size, grain);
+		uint64_t t0;
+
+		touch(p, size, grain, 0);
+		t0 = now_ns();
+		if (munmap(p, size))
+			die("munmap", path);
+		report(now_ns() - t0, 1);
+	}
+	close(fd);
+	return 0;
+}
+
+static int bench_truncate(int argc, char **argv)
+{
+	const char *path;
+	unsigned long size, grain;
+	int rounds, fd, dev, r;
+
+	if (argc != 6)
+		usage();
+	path = argv[2];
+	grain = grain_size(argv[3]);
+	size = parse_size(argv[4]);
+	rounds = parse_rounds(argv[5]);
+	fd = open_target(path, size, &dev);
+	if (dev) {
+		fprintf(stderr, "%s: truncate needs a file, %s is a device\n", prog, path);
+		return 2;
+	}
+	for (r = 0; r < rounds; r++) {
+		char *p;
+		uint64_t t0;
+
+		if (r)
+			fill_file(fd, path, size);
+		p = map_at(fd, path, size, grain);
+		touch(p, size, grain, 0);
+		t0 = now_ns();
+		if (ftruncate(fd, 0))
+			die("ftruncate", path);
+		report(now_ns() - t0, 1);
+		munmap(p, size);
+	}
+	close(fd);
+	return 0;
+}
+
+static int gup_fd(void)
+{
+	int fd = open(GUP_TEST_PATH, O_RDWR);
+
+	if (fd < 0)
+		die("open (CONFIG_GUP_TEST, debugfs mounted?)", GUP_TEST_PATH);
+	return fd;
+}
+
+static int bench_gup(int argc, char **argv)
+{
+	const char *path;
+	unsigned long size;
+	int rounds, fd, dev, gfd, r, fast;
+
+	if (argc != 6)
+		usage();
+	path = argv[2];
+	if (strcmp(argv[3], "fast") && strcmp(argv[3], "slow"))
+		usage();
+	fast = !strcmp(argv[3], "fast");
+	size = parse_size(argv[4]);
+	rounds = parse_rounds(argv[5]);
+	fd = open_target(path, size, &dev);
+	gfd = gup_fd();
+	for (r = 0; r < rounds; r++) {
+		char *p = map_at(fd, path, size, PAGE);
+		struct gup_test gt = {
+			.addr = (uintptr_t)p,
+			.size = size,
+			.nr_pages_per_call = 512,
+		};
+
+		touch(p, size, PAGE, 0);
+		if (ioctl(gfd, fast ? PIN_FAST_BENCHMARK : PIN_BASIC_TEST, &gt))
+			die("gup_test ioctl on a mapping of", path);
+		if (gt.size != size) {
+			fprintf(stderr, "%s: gup_test pinned %llu of %lu bytes of %s\n", prog,
+				(unsigned long long)gt.size, size, path);
+			return 1;
+		}
+		report((gt.get_delta_usec + gt.put_delta_usec) * 1000, size / PAGE);
+		munmap(p, size);
+	}
+	close(gfd);
+	close(fd);
+	return 0;
+}
+
+static int bench_longterm(int argc, char **argv)
+{
+	const char *path;
+	unsigned long size;
+	int fd, dev, gfd;
+	char *p;
+	struct gup_test gt = { .nr_pages_per_call = 512 };
+
+	if (argc != 4)
+		usage();
+	path = argv[2];
+	size = parse_size(argv[3]);
+	fd = open_target(path, size, &dev);
+	gfd = gup_fd();
+	p = map_at(fd, path, size, PAGE);
+	touch(p, size, PAGE, 0);
+	gt.addr = (uintptr_t)p;
+	gt.size = size;
+	if (ioctl(gfd, PIN_LONGTERM_BENCHMARK, &gt))
+		die("gup_test ioctl on a mapping of", path);
+	printf("pinned %llu of %lu pages\n", (unsigned long long)gt.size / PAGE, size / PAGE);
+	munmap(p, size);
+	close(gfd);
+	close(fd);
+	return gt.size ? 1 : 0;
+}
+
+static int bench_odirect(int argc, char **argv)
+{
+	const char *path, *bdev;
+	unsigned long size;
+	int rounds, fd, dev, bfd, r;
+	char *p;
+
+	if (argc != 6)
+		usage();
+	path = argv[2];
+	bdev = argv[3];
+	size = parse_size(argv[4]);
+	rounds = parse_rounds(argv[5]);
+	fd = open_target(path, size, &dev);
+	bfd = open(bdev, O_RDONLY | O_DIRECT);
+	if (bfd < 0)
+		die("open O_DIRECT", bdev);
+	p = map_at(fd, path, size, PAGE);
+	touch(p, size, PAGE, 1);
+	for (r = 0; r < rounds; r++) {
+		uint64_t t0 = now_ns();
+
+		if (pread(bfd, p, size, 0) != (ssize_t)size)
+			die("O_DIRECT pread into a DAX mapping from", bdev);
+		report(now_ns() - t0, size / PAGE);
+	}
+	munmap(p, size);
+	close(bfd);
+	close(fd);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		usage();
+	if (!strcmp(argv[1], "fault"))
+		return bench_fault(argc, argv);
+	if (!strcmp(argv[1], "munmap"))
+		return bench_munmap(argc, argv);
+	if (!strcmp(argv[1], "truncate"))
+		return bench_truncate(argc, argv);
+	if (!strcmp(argv[1], "gup"))
+		return bench_gup(argc, argv);
+	if (!strcmp(argv[1], "longterm"))
+		return bench_longterm(argc, argv);
+	if (!strcmp(argv[1], "odirect"))
+		return bench_odirect(argc, argv);
+	usage();
+	return 2;
+}

@@ -1,0 +1,117 @@
+# SPDX-License-Identifier: GPL-2.0
+"""daxrs bench's host side: parsing the guest's figures, the statistics and
+the table, on made-up figures."""
+
+import os
+import random
+import shutil
+import tempfile
+import unittest
+
+from daxrs import bench
+from daxrs.proc import Fail
+
+GUEST_OUTPUT = """\
+round\tpte-read-fault\txfs\t1\t4712.5\t1024
+round\tpte-read-fault\txfs\t2\t4700.0\t1024
+check\tpmd-fault/xfs maps PMDs\tok\t32 NOPAGE PMD faults of 32
+check\tlongterm-pin/xfs refused\tfail\tFOLL_LONGTERM on FS DAX: pinned 256 of 256 pages
+round\tbroken line
+round\tx\ty\tnot-a-number\t1\t1
+"""
+
+
+def boots(rng, centre, n_boots=2, rounds=9, noise=0.01):
+    return [[centre * (1 + rng.uniform(-noise, noise)) for _ in range(rounds)]
+            for _ in range(n_boots)]
+
+
+class TestParse(unittest.TestCase):
+    def test_rounds_and_checks(self):
+        rounds, checks = bench.parse(GUEST_OUTPUT)
+        self.assertEqual(rounds, [("pte-read-fault", "xfs", 1, 4712.5, 1024),
+                                  ("pte-read-fault", "xfs", 2, 4700.0, 1024)])
+        self.assertEqual([(n, ok) for n, ok, _ in checks],
+                         [("pmd-fault/xfs maps PMDs", True), ("longterm-pin/xfs refused", False)])
+
+    def test_instances(self):
+        got = [(i.variant, i.label) for i in bench.instances("base,base,series")]
+        self.assertEqual(got, [("base", "base"), ("base", "base#2"), ("series", "series")])
+        with self.assertRaises(Fail):
+            bench.instances("base")
+        with self.assertRaises(Fail):
+            bench.instances("base,rust")
+
+
+class TestStatistics(unittest.TestCase):
+    def test_same_distribution_contains_one(self):
+        rng = random.Random(1)
+        ref, other = boots(rng, 5000), boots(rng, 5000)
+        r, lo, hi = bench.ratio_interval(ref, other, "same")
+        self.assertLessEqual(lo, 1.0)
+        self.assertGreaterEqual(hi, 1.0)
+        self.assertAlmostEqual(r, 1.0, delta=0.02)
+
+    def test_a_five_percent_regression_is_seen(self):
+        rng = random.Random(2)
+        ref, other = boots(rng, 5000), boots(rng, 5250)
+        r, lo, hi = bench.ratio_interval(ref, other, "slower")
+        self.assertGreater(lo, 1.0)
+        self.assertAlmostEqual(r, 1.05, delta=0.01)
+
+    def test_boot_to_boot_noise_widens_the_interval(self):
+        # two boots that disagree by 4 %: the interval must cover that, not
+        # only the (tiny) spread of rounds within a boot
+        ref = [[1000.0] * 9, [1040.0] * 9]
+        other = [[1000.0] * 9, [1040.0] * 9]
+        _, lo, hi = bench.ratio_interval(ref, other, "boots")
+        self.assertLess(lo, 0.98)
+        self.assertGreater(hi, 1.02)
+
+    def test_deterministic(self):
+        rng = random.Random(3)
+        ref, other = boots(rng, 100), boots(rng, 101)
+        self.assertEqual(bench.ratio_interval(ref, other, "s"),
+                         bench.ratio_interval(ref, other, "s"))
+
+
+class TestSummary(unittest.TestCase):
+    def outcomes(self):
+        rng = random.Random(4)
+        out = []
+        for label, centre in (("base", 5000), ("base#2", 5000), ("series", 6000)):
+            for b, vals in enumerate(boots(rng, centre), 1):
+                rounds = [("pte-read-fault", "xfs", i, v, 1024) for i, v in enumerate(vals, 1)]
+                if label != "series":
+                    rounds.append(("munmap-pte", "xfs", 1, 9000.0, 1))
+                out.append(bench.Outcome(label, b, "/tmp", rounds, []))
+        return out
+
+    def test_summary_and_table(self):
+        insts = bench.instances("base,base,series")
+        cases = bench.summarise(insts, self.outcomes())
+        self.assertEqual([(c["case"], c["where"]) for c in cases],
+                         [("pte-read-fault", "xfs"), ("munmap-pte", "xfs")])
+        pte = cases[0]["variants"]
+        self.assertTrue(pte["base#2"]["contains_one"])
+        self.assertFalse(pte["series"]["contains_one"])
+        self.assertNotIn("ratio", pte["base"])
+        self.assertIsNone(cases[1]["variants"]["series"])
+        md = bench.table(insts, cases)
+        self.assertRegex(md, r"\| pte-read-fault \| xfs \| [45],[0-9]{3} \([0-9.]+ %\) \|")
+        self.assertIn(" *", md.splitlines()[2])      # series excludes 1.00
+        self.assertIn("missing", md.splitlines()[3])
+
+    @unittest.skipUnless(shutil.which("gnuplot"), "gnuplot not installed")
+    def test_chart(self):
+        insts = bench.instances("base,base,series")
+        cases = bench.summarise(insts, self.outcomes())
+        with tempfile.TemporaryDirectory() as d:
+            png = os.path.join(d, "bench.png")
+            self.assertIsNone(bench.chart(insts, cases, png))
+            with open(png, "rb") as f:
+                self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+
+
+if __name__ == "__main__":
+    unittest.main()
