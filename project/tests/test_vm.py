@@ -129,3 +129,42 @@ class GuestScripts(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TestLayouts(unittest.TestCase):
+    """The guests' QEMU command lines: the PUD region only where it is used."""
+
+    def cmdline(self, pmem, mode, machine=vm.Machine()):
+        with tempfile.TemporaryDirectory() as d:
+            saved = settings.CACHE
+            settings.CACHE = d
+            try:
+                kern = types.SimpleNamespace(bzimage="/nonexistent")
+                with contextlib.redirect_stdout(io.StringIO()):
+                    cmd = vm.command(kern, d, pmem, False, (), mode, machine)
+            finally:
+                settings.CACHE = saved
+        return " ".join(cmd)
+
+    def test_pud_region_in_test_and_bench_guests(self):
+        for mode in ("test", "bench"):
+            line = self.cmdline("all", mode)
+            self.assertIn("memmap=3G!13G", line)
+            self.assertIn("--memory 14G", line)
+            self.assertIn("-m 14G,slots=4", line)
+        self.assertIn("memmap=3G!8G", self.cmdline("memmap", "test"))
+        self.assertIn("--memory 9G", self.cmdline("memmap", "test"))
+
+    def test_suites_and_demo_guests_keep_their_layout(self):
+        for mode in ("suites", "demo"):
+            line = self.cmdline("all", mode)
+            self.assertNotIn("memmap=3G!13G", line)
+            self.assertIn("-m 11G,slots=4", line)
+            self.assertIn("--memory 11G", line)
+
+    def test_bench_machine(self):
+        line = self.cmdline("memmap", "bench", vm.Machine(cpus=1, qemu="-icount shift=0,sleep=off",
+                                                           append="kunit.enable=0", tcg=True))
+        self.assertIn("--cpus 1", line)
+        self.assertIn("-icount shift=0,sleep=off", line)
+        self.assertIn("kunit.enable=0", line)
