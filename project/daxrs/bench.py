@@ -186,6 +186,11 @@ def chart(insts: list[Instance], cases: list[dict], png: str) -> str | None:
         f"'{dat}' using {2 + 3 * i}:{3 + 3 * i}:{4 + 3 * i}"
         f"{':xtic(1)' if i == 0 else ''} title '{lab} / {insts[0].label}'"
         for i, lab in enumerate(others))
+    bounds = [x for c in cases for lab in others
+              for x in ((c["variants"].get(lab) or {}).get("ratio_lo"),
+                        (c["variants"].get(lab) or {}).get("ratio_hi")) if x is not None]
+    ylo = min([0.95] + bounds) - 0.02
+    yhi = max([1.05] + bounds) + 0.02
     script = "\n".join([
         "set terminal pngcairo size 1400,700 font ',10'",
         f"set output '{png}'",
@@ -197,7 +202,7 @@ def chart(insts: list[Instance], cases: list[dict], png: str) -> str | None:
         "set datafile separator '\\t'",
         "set xtics rotate by -45 scale 0",
         "set ylabel 'ratio of medians'",
-        "set yrange [0.8:1.2]",
+        f"set yrange [{ylo:.3f}:{yhi:.3f}]",
         "set grid ytics",
         "set key top right",
         "set arrow from graph 0, first 1 to graph 1, first 1 nohead lw 2 lc rgb 'black'",

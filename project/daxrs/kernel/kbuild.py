@@ -171,9 +171,14 @@ def build(src: Source, tools: dict, lint: bool = False, flavour: str = "") -> Ke
     if series:
         kst = testmods.build_kselftests(src.path, out, tools, env)
     else:
-        borrowed = os.path.join(settings.CACHE, "out", "series", "kselftest")
-        kst = borrowed if os.path.exists(os.path.join(borrowed, "run_kselftest.sh")) \
-            else None
+        # the series of the same flavour first (its build dir exists when
+        # a --with-base run built it just before), else the default one
+        kst = None
+        for d in dict.fromkeys([name.replace(variant, "series", 1), "series"]):
+            borrowed = os.path.join(settings.CACHE, "out", d, "kselftest")
+            if os.path.exists(os.path.join(borrowed, "run_kselftest.sh")):
+                kst = borrowed
+                break
     say(f"{name} built: {release} ({steps} steps, {fmt_secs(now() - t0)})")
     return Kernel(variant=variant, out=out, src=src.path, release=release,
                   bzimage=os.path.join(out, "arch", "x86", "boot", "bzImage"),
