@@ -62,6 +62,17 @@ class FstestsSummary(unittest.TestCase):
                                "xfs/550": Status.PASS, "generic/470": Status.SKIP})
         self.assertIn("LOGWRITES_DEV", [r for r in rows if r.test == "generic/470"][0].detail)
 
+    def test_a_test_not_run_is_a_skip_only(self):
+        # what fstests v2025.12.09 printed for ext4 -g dax: the test that did
+        # not run is in the Ran: list as well
+        out = ("ext4/047           [not run] Kernel doesn't support the ext4 feature(s): "
+               "inline_data\nRan: ext4/030 ext4/047 generic/413\nNot run: ext4/047\n"
+               "Passed all 3 tests\n")
+        rows = fstests.rows_of(out, "/nonexistent", "fstests-ext4")
+        self.assertEqual([(r.test, r.status) for r in rows],
+                         [("ext4/030", Status.PASS), ("generic/413", Status.PASS),
+                          ("ext4/047", Status.SKIP)])
+
     def test_no_summary_is_a_failure(self):
         rows = fstests.rows_of("mount: wrong fs type\ncommon/rc: could not mount\n",
                                "/nonexistent", "fstests-ext4")

@@ -47,8 +47,11 @@ def rows_of(text, result_base, suite, expected=()):
     for sec, lists in sections.items():
         prefix = f"{sec}/" if many else ""
         failed = set(lists.get("Failures:", []))
+        notrun = set(lists.get("Not run:", []))
         base = os.path.join(result_base, sec) if many else result_base
-        for t in lists.get("Ran:", []) + [x for x in failed if x not in lists.get("Ran:", [])]:
+        # ./check lists a test it did not run under "Ran:" too: it is a skip
+        ran = [x for x in lists.get("Ran:", []) if x not in notrun or x in failed]
+        for t in ran + [x for x in failed if x not in ran]:
             seen.add(t)
             bad = t in failed
             out.append(Result(suite, prefix + t, Status.FAIL if bad else Status.PASS,
