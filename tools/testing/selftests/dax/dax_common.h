@@ -68,14 +68,16 @@ static inline int dax_is_zero(const char *p, size_t len)
 	return 1;
 }
 
-/* A smaps field (kB) of the VMA that contains @addr; -1 if not found. */
-static inline long dax_smaps_kb(const void *addr, const char *field)
+/*
+ * The text after "@field:" in the smaps entry of the VMA that contains
+ * @addr, without its newline, into @buf: 0, or -1 if there is no such line.
+ */
+static inline int dax_smaps_field(const void *addr, const char *field, char *buf, size_t size)
 {
 	unsigned long lo, hi, a = (unsigned long)addr;
 	size_t flen = strlen(field);
 	char line[512], perms[8];
-	long val = -1;
-	int in = 0;
+	int in = 0, ret = -1;
 	FILE *f = fopen("/proc/self/smaps", "r");
 
 	if (!f)
@@ -87,13 +89,26 @@ static inline long dax_smaps_kb(const void *addr, const char *field)
 			continue;
 		}
 		if (in && !strncmp(line, field, flen) && line[flen] == ':') {
-			if (sscanf(line + flen + 1, "%ld", &val) != 1)
-				val = -1;
+			snprintf(buf, size, "%.*s", (int)strcspn(line + flen + 1, "\n"),
+				 line + flen + 1);
+			ret = 0;
 			break;
 		}
 	}
 	fclose(f);
-	return val;
+	return ret;
+}
+
+/* A smaps field (kB) of the VMA that contains @addr; -1 if not found. */
+static inline long dax_smaps_kb(const void *addr, const char *field)
+{
+	char buf[64], *end;
+	long val;
+
+	if (dax_smaps_field(addr, field, buf, sizeof(buf)))
+		return -1;
+	val = strtol(buf, &end, 10);
+	return end == buf ? -1 : val;
 }
 
 /* A "Field:  N kB" line of @path (/proc/meminfo, /proc/self/status); -1 if absent. */

@@ -211,32 +211,6 @@ static int vma_of(const void *addr, unsigned long *lo, unsigned long *hi, char *
 	return ret;
 }
 
-/* The VmFlags line of the smaps entry of the VMA that holds @addr: 0, or -1 if none. */
-static int smaps_vmflags(const void *addr, char *buf, size_t size)
-{
-	unsigned long lo, hi, a = (unsigned long)addr;
-	char line[512], perms[8];
-	int in = 0, ret = -1;
-	FILE *f = fopen("/proc/self/smaps", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx %4s ", &lo, &hi, perms) == 3) {
-			in = a >= lo && a < hi;
-			continue;
-		}
-		if (in && !strncmp(line, "VmFlags:", 8)) {
-			/* " rd wr ... ", every flag between two spaces */
-			snprintf(buf, size, "%.*s", (int)strcspn(line + 8, "\n"), line + 8);
-			ret = 0;
-			break;
-		}
-	}
-	fclose(f);
-	return ret;
-}
-
 /* A number in the sysfs directory of character device @rdev; -1 if unreadable. */
 static long long dev_attr(dev_t rdev, const char *name)
 {
@@ -399,7 +373,7 @@ TEST_F_TIMEOUT(devdax_pud, pud_smaps, PUD_TIMEOUT)
 	rss = dax_smaps_kb(p, "Rss");
 	EXPECT_TRUE(rss == 0 || rss == (long)(PUD_SIZE / KiB))
 		TH_LOG("Rss of a PUD-mapped GiB is %ld kB", rss);
-	ASSERT_EQ(0, smaps_vmflags(p, flags, sizeof(flags)));
+	ASSERT_EQ(0, dax_smaps_field(p, "VmFlags", flags, sizeof(flags)));
 	EXPECT_NE(NULL, strstr(flags, " sh ")) TH_LOG("VmFlags:%s", flags);
 	EXPECT_NE(NULL, strstr(flags, " hg ")) TH_LOG("no VM_HUGEPAGE: VmFlags:%s", flags);
 
