@@ -146,7 +146,8 @@ def parser():
     e.add_argument("--no-table", action="store_true",
                    help="emit without a test table (by default the cover letter carries "
                    "the table of a `test --with-base` run of exactly this tree)")
-    sr.add_parser("lint", help="checkpatch --strict, make rustfmtcheck, CLIPPY=1, rustdoc")
+    sr.add_parser("lint", help="checkpatch --strict, make rustfmtcheck, CLIPPY=1, rustdoc, "
+                  "KUnit tests built as modules")
     sr.add_parser("bisect", help="build the test config after every patch (slow)")
     return ap
 

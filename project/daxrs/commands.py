@@ -143,11 +143,13 @@ def run_variant(variant, tools, args, selected, bindir):
         reps += p2
     if lint:
         from daxrs.series import lint as series_lint
-        say("linting the series: checkpatch --strict, rustfmtcheck, clippy, rustdoc")
+        say("linting the series: checkpatch --strict, rustfmtcheck, clippy, rustdoc, "
+            "KUnit tests as modules")
         rows += series_lint.checkpatch_results(ensure_base(), src) + \
             series_lint.rustfmt_results(kern, tools, src) + \
             series_lint.clippy_results(kern, src) + \
-            series_lint.rustdoc_results(kern, tools, src)
+            series_lint.rustdoc_results(kern, tools, src) + \
+            series_lint.kunit_module_results(kern, src)
     meta = RunMeta(kern.label, args.pmem, release=kern.release, tree=src.tree,
                    fingerprint=baseline.fingerprint(),
                    date=datetime.datetime.now().isoformat(timespec="seconds"),

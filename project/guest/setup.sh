@@ -43,6 +43,18 @@ udevadm settle -t 30 2>/dev/null || sleep 2
 
 [ "$MODE" = suites ] && exit 0
 
+# KUnit suites the series builds as modules (so that modpost checks their
+# imports): loading one runs it, its KTAP goes to the kernel log before
+# the first suite, where the kunit suite reads the built-in ones
+kunit_modules="zone_device_folio_kunit"
+if [ "$MODE" = test ]; then
+	for m in $kunit_modules; do
+		modinfo "$m" >/dev/null 2>&1 || continue
+		progress "running the KUnit module $m"
+		modprobe "$m" || die_env "modprobe $m failed (see $RES/guest.log)"
+	done
+fi
+
 # ---------------------------------------------------------------------------
 # two fsdax namespaces (2 MiB aligned) and one devdax namespace
 progress "creating namespaces on the $PMEM pmem: 2 x fsdax (align 2M), 1 x devdax"

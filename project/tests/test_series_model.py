@@ -377,3 +377,56 @@ class SeriesConfigSymbols(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class KunitModules(unittest.TestCase):
+    """lint: the KUnit tests the series adds must be built as modules."""
+
+    def setUp(self):
+        from daxrs.series import lint
+        self.rows = lint.kunit_module_rows
+        self.tmp = tempfile.TemporaryDirectory()
+        self.src = os.path.join(self.tmp.name, "src")
+        self.out = os.path.join(self.tmp.name, "out")
+        os.makedirs(os.path.join(self.src, "mm"))
+        os.makedirs(os.path.join(self.out, "mm"))
+        with open(os.path.join(self.src, "mm", "Makefile"), "w") as f:
+            f.write("obj-y += memory.o\nobj-$(CONFIG_FOO_KUNIT_TEST) += foo_kunit.o\n")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def config(self, value):
+        with open(os.path.join(self.out, ".config"), "w") as f:
+            f.write(f"CONFIG_MMU=y\nCONFIG_FOO_KUNIT_TEST={value}\n")
+
+    def status(self):
+        rows = self.rows(["mm/foo_kunit.c", "mm/other.c"], self.src, self.out)
+        self.assertEqual(len(rows), 1)
+        return rows[0].status.name, rows[0].detail
+
+    def test_module_built_passes(self):
+        self.config("m")
+        open(os.path.join(self.out, "mm", "foo_kunit.ko"), "w").close()
+        self.assertEqual(self.status()[0], "PASS")
+
+    def test_built_in_fails(self):
+        self.config("y")
+        open(os.path.join(self.out, "mm", "foo_kunit.ko"), "w").close()
+        status, detail = self.status()
+        self.assertEqual(status, "FAIL")
+        self.assertIn("CONFIG_FOO_KUNIT_TEST is not =m", detail)
+
+    def test_missing_ko_fails(self):
+        self.config("m")
+        self.assertEqual(self.status()[0], "FAIL")
+
+    def test_no_makefile_line_fails(self):
+        self.config("m")
+        with open(os.path.join(self.src, "mm", "Makefile"), "w") as f:
+            f.write("obj-y += memory.o\n")
+        self.assertIn("no 'obj-", self.status()[1])
+
+    def test_no_kunit_file_skips(self):
+        rows = self.rows(["mm/other.c"], self.src, self.out)
+        self.assertEqual([r.status.name for r in rows], ["SKIP"])

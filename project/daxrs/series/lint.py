@@ -143,3 +143,42 @@ def rustdoc_results(kern: "kbuild.Kernel", tools: dict, src: Source) -> list[Res
     return [_row(test, Status.FAIL if found else Status.PASS,
                  " | ".join(sorted(set(found))[:5]) if found else
                  f"{len(mine)} file(s) clean")]
+
+
+def kunit_module_rows(added: list[str], src_root: str, out: str) -> list[Result]:
+    """For each KUnit test file among the series' added files, whether the
+    test kernel built it as a module: its Makefile's obj-$(CONFIG_X) line
+    names the symbol, which must be =m in out/.config, and the .ko must be
+    there.  A =m build runs modpost, which fails on a test that calls
+    symbols the kernel does not export; a built-in test would hide that."""
+    tests = sorted(p for p in added if p.endswith(".c") and "kunit" in os.path.basename(p))
+    if not tests:
+        return [_row("KUnit tests of the series build as modules", Status.SKIP,
+                     "the series adds no KUnit test file")]
+    config = set(read_text(os.path.join(out, ".config"), "").splitlines())
+    rows = []
+    for path in tests:
+        where, name = os.path.split(path)
+        name = name[:-2]
+        test = f"KUnit test {path} builds as a module"
+        mk = read_text(os.path.join(src_root, where, "Makefile"), "")
+        m = re.search(rf"^obj-\$\((CONFIG_\w+)\)\s*\+=\s*{re.escape(name)}\.o\b", mk, re.M)
+        if not m:
+            rows.append(_row(test, Status.FAIL, f"no 'obj-$(CONFIG_...) += {name}.o' in "
+                             f"{where}/Makefile"))
+        elif f"{m.group(1)}=m" not in config:
+            rows.append(_row(test, Status.FAIL, f"{m.group(1)} is not =m in {out}/.config: "
+                             "set it to m in project/config/test-kernel.series.config"))
+        elif not os.path.exists(os.path.join(out, where, name + ".ko")):
+            rows.append(_row(test, Status.FAIL, f"{m.group(1)}=m but {where}/{name}.ko "
+                             "was not built"))
+        else:
+            rows.append(_row(test, Status.PASS, f"{m.group(1)}=m, {where}/{name}.ko linked "
+                             "(modpost found every symbol it uses)"))
+    return rows
+
+
+def kunit_module_results(kern: "kbuild.Kernel", src: Source) -> list[Result]:
+    """kunit_module_rows() for the series tree and its build."""
+    added, _ = series_files(src)
+    return kunit_module_rows(added, kern.src, kern.out)

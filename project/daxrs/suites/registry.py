@@ -60,7 +60,7 @@ SUITES = (
     Suite("fstests", "fstests ./check per file system (--fstests DIR, else the stand-in)",
           "suites", pmem=("all",), parser="fstests", timeout=0),
     Suite("kernel-log", "the whole kernel log of each guest: no oops/WARN/BUG/...", "host"),
-    Suite("lint", "checkpatch --strict, rustfmtcheck, CLIPPY=1, rustdoc on the series",
+    Suite("lint", "checkpatch --strict, rustfmtcheck, CLIPPY=1, rustdoc, KUnit =m on the series",
           "host", variants=("series",)),
     Suite("tooling", "the tooling's own unit tests (project/tests)", "host"),
 )

@@ -268,20 +268,24 @@ impl Folio {
         unsafe { bindings::folio_is_longterm_pinnable(self.as_raw()) }
     }
 
-    /// Returns whom the folio belongs to, as `folio->mapping` says: a snapshot,
-    /// stable while the folio is locked (for FS DAX, while its DAX entry is).
+    /// Returns whom the folio belongs to, as `folio->mapping` (and for FS DAX
+    /// the share count) says: a snapshot, stable while the folio is locked
+    /// (for FS DAX, while its DAX entry is).
     pub fn owner(&self) -> FolioOwner {
         // SAFETY: By the type invariant the folio is valid; the helper reads the
         // field once.
         let mapping = unsafe { bindings::folio_mapping_field(self.as_raw()) };
         let bits = mapping as usize;
         if mapping.is_null() {
-            FolioOwner::None
-        } else if bits == bindings::PAGE_MAPPING_DAX_SHARED && self.is_fsdax() {
-            FolioOwner::DaxShared {
-                // SAFETY: As above; the share count is the field the FS DAX
-                // code keeps in place of the index for shared folios.
-                share: unsafe { bindings::folio_dax_share(self.as_raw()) },
+            if !self.is_fsdax() {
+                return FolioOwner::None;
+            }
+            // SAFETY: As above; FS DAX keeps the share count of a folio whose
+            // blocks several files share in place of the index, and an
+            // unowned FS DAX folio has a count of 0.
+            match unsafe { bindings::folio_dax_share(self.as_raw()) } {
+                0 => FolioOwner::None,
+                share => FolioOwner::DaxShared { share },
             }
         } else if bits & (bindings::PAGE_MAPPING_FLAGS as usize) != 0 {
             FolioOwner::Anon

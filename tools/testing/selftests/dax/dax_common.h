@@ -60,6 +60,21 @@ static inline long dax_check(const char *p, size_t len, size_t off, unsigned int
 	return -1;
 }
 
+/*
+ * The offset in [0, @len) whose @seed pattern @word is, or -1: tells what
+ * landed where it should not.
+ */
+static inline long dax_pattern_offset(uint64_t word, unsigned int seed, size_t len)
+{
+	uint64_t k = dax_pattern(1, 0), inv = k, off;
+
+	/* k is odd: Newton's iteration gives its inverse modulo 2^64 */
+	for (int i = 0; i < 6; i++)
+		inv *= 2 - k * inv;
+	off = (word ^ seed) * inv;
+	return off < len && !(off & 7) ? (long)off : -1;
+}
+
 static inline int dax_is_zero(const char *p, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
