@@ -1205,19 +1205,25 @@ out:
 
 struct hwp_mapper {
 	int fd, ready;
+	int go;		/* >= 0: poison the page once a byte arrives here */
 	int cow;	/* write a page first: unshares its PMD range */
 };
 
+/* exit status of the poisoning mapper when it is not killed */
+#define HWP_NOGO 124	/* the parent closed @go without a byte */
+
 /*
  * A mapper of one of the files: maps all of it, reads it, and waits to be
- * killed.  It is not the task that calls MADV_HWPOISON, so memory failure
- * signals it only if it asked for early kill.  Reports to @ready: 'r'
- * ready, or what went wrong.
+ * killed.  Reports to @ready: 'r' ready, or what went wrong.  With @go it
+ * then poisons the shared page through its own mapping (MADV_HWPOISON)
+ * when told to, and memory failure kills it with an action-required
+ * SIGBUS; the other mapper only gets an action-optional one, because it
+ * asked for early kill.
  */
 static void hwp_mapper(void *arg)
 {
 	struct hwp_mapper *m = arg;
-	char c = 'r', *p;
+	char c = 'r', *p = MAP_FAILED;
 
 	alarm(HWP_WAIT);	/* SIGALRM, not SIGBUS, if nobody kills it */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);	/* no core dump of a DAX mapping */
@@ -1238,8 +1244,15 @@ static void hwp_mapper(void *arg)
 	}
 	if (write(m->ready, &c, 1) != 1)
 		_exit(1);
-	for (;;)
-		pause();
+	if (m->go < 0 || c != 'r')
+		for (;;)
+			pause();
+	if (read(m->go, &c, 1) != 1)
+		_exit(HWP_NOGO);
+	if (madvise(p + HWP_POISON_OFF, 4 * KiB, MADV_HWPOISON))
+		_exit(errno);
+	/* the action-required SIGBUS is due on the way out of madvise() */
+	_exit(0);
 }
 
 static const char *hwp_mapper_error(char c)
@@ -1256,26 +1269,6 @@ static const char *hwp_mapper_error(char c)
 	default:
 		return "died before it was ready";
 	}
-}
-
-/* exit status of the MADV_HWPOISON caller when it is not killed */
-#define HWP_NOMAP 125
-
-static void hwp_poisoner(void *arg)
-{
-	int fd = *(int *)arg;
-	char *p;
-
-	alarm(HWP_WAIT);
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	p = map_at(fd, FILE_LEN, 0, 0, PROT_READ, MAP_SHARED);
-	if (p == MAP_FAILED)
-		_exit(HWP_NOMAP);
-	touch_read(p + HWP_POISON_OFF);
-	if (madvise(p + HWP_POISON_OFF, 4 * KiB, MADV_HWPOISON))
-		_exit(errno);
-	/* the action-required SIGBUS is due on the way out of madvise() */
-	_exit(0);
 }
 
 static pid_t fork_child(void (*fn)(void *), void *arg)
@@ -1304,20 +1297,27 @@ static const char *status_str(int status, char *buf, size_t size)
  * Two xfs files share their extents (FICLONE).  One process maps each
  * file and reads it all; the mapper of the clone also writes a page, which
  * unshares (copies on write) that part of the clone and must leave the
- * original alone.  A third process poisons a page still shared by both
- * files through its own mapping of the original (MADV_HWPOISON).  xfs
- * finds both owners of the block in its reverse map, and memory failure
- * kills every process that maps the page through either file
- * (mf_dax_kill_procs() and collect_procs_fsdax()): the caller with an
- * action-required SIGBUS, the two mappers, which asked for early kill,
- * with an action-optional one.  Needs xfs with rmapbt and reflink,
- * CONFIG_MEMORY_FAILURE and CAP_SYS_ADMIN.
+ * original alone.  The mapper of the original then poisons a page still
+ * shared by both files through its mapping (MADV_HWPOISON).  xfs finds
+ * both owners of the block in its reverse map, and memory failure kills
+ * the processes that map the page through either file (mf_dax_kill_procs()
+ * and collect_procs_fsdax()): the caller with an action-required SIGBUS,
+ * the mapper of the clone, which asked for early kill, with an
+ * action-optional one.
+ *
+ * The poisoning is done by the original's mapper, not by a third process:
+ * a fault on a shared extent unmaps the entry's range from every other
+ * process mapping the same file (dax_insert_entry()), and memory failure
+ * signals only the tasks that map the page when it runs.  A third
+ * process's fault would leave the original's mapper nothing to be killed
+ * for.  Needs xfs with rmapbt and reflink, CONFIG_MEMORY_FAILURE and
+ * CAP_SYS_ADMIN.
  */
 TEST_F_TIMEOUT(dax, reflink_hwpoison_kills_both, 180)
 {
-	struct hwp_mapper m1 = { .fd = self->fd }, m2 = { .cow = 1 };
-	pid_t pid1 = -1, pid2 = -1, poisoner;
-	int pfd[2], status, shared1 = 0, shared2 = 0, rmap, poison_shared;
+	struct hwp_mapper m1 = { .fd = self->fd }, m2 = { .go = -1, .cow = 1 };
+	pid_t pid1 = -1, pid2 = -1;
+	int pfd[2], go[2] = { -1, -1 }, status, shared1 = 0, shared2 = 0, rmap, poison_shared;
 	long long phys1, phys2;
 	char path[4200], ready[2] = { 0, 0 }, msg[64], *buf;
 	ssize_t got = 0;
@@ -1349,10 +1349,14 @@ TEST_F_TIMEOUT(dax, reflink_hwpoison_kills_both, 180)
 	ASSERT_EQ(0, pipe(pfd));
 	m1.ready = pfd[1];
 	m2.ready = pfd[1];
-	pid1 = fork_child(hwp_mapper, &m1);
-	ASSERT_LT(0, pid1);
 	pid2 = fork_child(hwp_mapper, &m2);
 	ASSERT_LT(0, pid2);
+	/* only the original's mapper and this process hold the go pipe */
+	ASSERT_EQ(0, pipe(go));
+	m1.go = go[0];
+	pid1 = fork_child(hwp_mapper, &m1);
+	ASSERT_LT(0, pid1);
+	close(go[0]);
 	close(pfd[1]);
 	/* EOF only once both are gone; each kills itself after HWP_WAIT s */
 	while (got < 2) {
@@ -1390,14 +1394,14 @@ TEST_F_TIMEOUT(dax, reflink_hwpoison_kills_both, 180)
 	if (!poison_shared)
 		goto kill;
 
-	poisoner = fork_child(hwp_poisoner, &self->fd);
-	ASSERT_LT(0, poisoner);
-	ASSERT_EQ(poisoner, waitpid(poisoner, &status, 0));
+	/* nothing has faulted the original since its mapper read it */
+	ASSERT_EQ(1, write(go[1], "p", 1));
+	ASSERT_EQ(pid1, waitpid(pid1, &status, 0));
+	pid1 = -1;
 	if (WIFEXITED(status) && (WEXITSTATUS(status) == EPERM || WEXITSTATUS(status) == EINVAL)) {
-		kill(pid1, SIGKILL);
 		kill(pid2, SIGKILL);
-		waitpid(pid1, NULL, 0);
 		waitpid(pid2, NULL, 0);
+		close(go[1]);
 		close(m2.fd);
 		unlink(path);
 		free(buf);
@@ -1405,15 +1409,12 @@ TEST_F_TIMEOUT(dax, reflink_hwpoison_kills_both, 180)
 		     "no CAP_SYS_ADMIN" : "EINVAL, no CONFIG_MEMORY_FAILURE");
 	}
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS)
-		TH_LOG("the MADV_HWPOISON caller %s%s", status_str(status, msg, sizeof(msg)),
-		       WIFEXITED(status) && WEXITSTATUS(status) != HWP_NOMAP &&
+		TH_LOG("the mapper of the original, which poisoned the page, %s%s",
+		       status_str(status, msg, sizeof(msg)),
+		       WIFEXITED(status) && WEXITSTATUS(status) != HWP_NOGO &&
 		       WEXITSTATUS(status) ? " (an errno of madvise)" : "");
 
-	/* both mappers are killed now, or by their alarm after HWP_WAIT s */
-	ASSERT_EQ(pid1, waitpid(pid1, &status, 0));
-	pid1 = -1;
-	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS)
-		TH_LOG("the mapper of the original: %s", status_str(status, msg, sizeof(msg)));
+	/* the clone's mapper is killed now, or by its alarm after HWP_WAIT s */
 	ASSERT_EQ(pid2, waitpid(pid2, &status, 0));
 	pid2 = -1;
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS)
@@ -1427,6 +1428,7 @@ kill:
 		kill(pid2, SIGKILL);
 		waitpid(pid2, NULL, 0);
 	}
+	close(go[1]);
 	close(m2.fd);
 	unlink(path);
 	free(buf);
