@@ -509,6 +509,34 @@ TEST_F(dax, truncate_sigbus)
 	munmap(p, FILE_LEN);
 }
 
+/*
+ * A layout break that removes more than 4096 PTE-sized DAX entries: the
+ * scan removing them rests every 4096 entries, just after it freed a whole
+ * node of the xarray, and must go on at the next index.  An entry it
+ * skipped is left for truncate, which warns (the kernel-log suite).
+ */
+#define MANY_PTE_LEN (40 * MiB)	/* 10240 PTE entries */
+
+TEST_F(dax, truncate_many_pte_entries)
+{
+	char *p;
+
+	ASSERT_EQ(0, ftruncate(self->fd, MANY_PTE_LEN));
+	/* 4 KiB past a PMD boundary: every fault maps a PTE */
+	p = map_at(self->fd, MANY_PTE_LEN, 0, 4 * KiB, PROT_READ | PROT_WRITE, MAP_SHARED);
+	ASSERT_NE(MAP_FAILED, p);
+	for (size_t off = 0; off < MANY_PTE_LEN; off += 4 * KiB)
+		touch_write(p + off);
+	munmap(p, MANY_PTE_LEN);
+	ASSERT_EQ(0, ftruncate(self->fd, 0));
+	/* what is left reads back as a hole */
+	ASSERT_EQ(0, ftruncate(self->fd, FILE_LEN));
+	p = map_at(self->fd, FILE_LEN, 0, 0, PROT_READ, MAP_SHARED);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_TRUE(dax_is_zero(p, FILE_LEN));
+	munmap(p, FILE_LEN);
+}
+
 TEST_F(dax, punch_hole_while_mapped)
 {
 	char *p = map_at(self->fd, FILE_LEN, 0, 0, PROT_READ | PROT_WRITE, MAP_SHARED);
