@@ -144,12 +144,13 @@ def run_variant(variant, tools, args, selected, bindir):
     if lint:
         from daxrs.series import lint as series_lint
         say("linting the series: checkpatch --strict, rustfmtcheck, clippy, rustdoc, "
-            "KUnit tests as modules")
+            "KUnit tests as modules, other configs")
         rows += series_lint.checkpatch_results(ensure_base(), src) + \
             series_lint.rustfmt_results(kern, tools, src) + \
             series_lint.clippy_results(kern, src) + \
             series_lint.rustdoc_results(kern, tools, src) + \
-            series_lint.kunit_module_results(kern, src)
+            series_lint.kunit_module_results(kern, src) + \
+            series_lint.other_config_results(src, tools)
     meta = RunMeta(kern.label, args.pmem, release=kern.release, tree=src.tree,
                    fingerprint=baseline.fingerprint(),
                    date=datetime.datetime.now().isoformat(timespec="seconds"),

@@ -106,7 +106,7 @@ def _make_with_progress(cmd: list[str], env: dict, log: str, variant: str,
     return rc, state["steps"]
 
 
-def _first_errors(log: str) -> list[str]:
+def first_errors(log: str) -> list[str]:
     """The lines around the first errors of a failed build (or its last lines)."""
     lines = read_text(log, "").splitlines()
     errs = [i for i, x in enumerate(lines)
@@ -155,7 +155,7 @@ def build(src: Source, tools: dict, lint: bool = False, flavour: str = "") -> Ke
                                     name, expected)
     if rc != 0:
         raise Fail(f"the {name} kernel does not build (make exit {rc}); first errors:\n" +
-                   "\n".join("    " + x for x in _first_errors(log)) +
+                   "\n".join("    " + x for x in first_errors(log)) +
                    f"\n    full log: {log}")
     with open(stepsfile, "w") as f:
         f.write(str(max(steps, expected)))  # the cold build sets the scale

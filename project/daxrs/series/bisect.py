@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
-"""`./daxrs series bisect`: every patch must build on its own."""
+"""`./daxrs series bisect`: every patch must build on its own, in the test
+config and in the lint's other configs."""
 
 import os
+import shutil
 import subprocess
 
 from daxrs import settings
@@ -9,6 +11,7 @@ from daxrs.base import ensure_base
 from daxrs.host import ensure_host
 from daxrs.kernel import kbuild, kconfig, testmods
 from daxrs.proc import Fail, fmt_secs, git, now, say
+from daxrs.series import lint
 from daxrs.series.materialise import materialise_series, series_commits
 
 
@@ -31,7 +34,8 @@ def _build_step(wt: str, out: str, tools: dict, log: str) -> int:
 
 def check_builds() -> int:
     """Build the test config and the mock test modules (nfit_test, cxl_test)
-    after each patch; 0, or Fail naming the patches that do not build.
+    after each patch, and the lint's other configs (lint.OTHER_CONFIGS);
+    0, or Fail naming the patches that do not build.
 
     It walks the series work tree from the first patch to the last and
     builds each in the series build dir, so each step recompiles only what
@@ -57,6 +61,15 @@ def check_builds() -> int:
                 f"log {log})")
             if rc != 0:
                 failed.append(f"{i:04d} {subject} (log: {log})")
+            for name, arch, target, _ in lint.OTHER_CONFIGS:
+                t0 = now()
+                rc, olog = lint.other_config_build(wt, tools, name, arch, target)
+                say(f"  {name}: {'builds' if rc == 0 else 'does NOT build'} "
+                    f"({fmt_secs(now() - t0)}, log {olog})")
+                if rc != 0:
+                    kept = f"{out}-{name}-bisect-{i:04d}.log"
+                    shutil.copyfile(olog, kept)
+                    failed.append(f"{i:04d} {subject} in {name} (log: {kept})")
     finally:
         git(wt, "checkout", "-q", "--detach", src.tip)
     if failed:

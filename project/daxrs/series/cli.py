@@ -42,7 +42,8 @@ def run(args):
         kern = build(src, tools, lint=True)
         rows = lint.checkpatch_results(ensure_base(), src) + \
             lint.rustfmt_results(kern, tools, src) + lint.clippy_results(kern, src) + \
-            lint.rustdoc_results(kern, tools, src) + lint.kunit_module_results(kern, src)
+            lint.rustdoc_results(kern, tools, src) + lint.kunit_module_results(kern, src) + \
+            lint.other_config_results(src, tools)
         print(report.tables(rows))
         print(report.summary_line(rows))
         return 1 if any(r.status is Status.FAIL for r in rows) else 0

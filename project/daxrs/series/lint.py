@@ -1,15 +1,17 @@
 # SPDX-License-Identifier: GPL-2.0
-"""Lints of the series: checkpatch --strict on the emitted patches, and
-rustfmt, clippy and rustdoc on the Rust files the series adds or changes.
-Findings in the base's own files are not the series' and do not fail."""
+"""Lints of the series: checkpatch --strict on the emitted patches,
+rustfmt, clippy and rustdoc on the Rust files the series adds or changes,
+and builds in configs unlike the test kernel's.  Findings in the base's own
+files are not the series' and do not fail."""
 
 import os
 import re
 import subprocess
 import tempfile
 
+from daxrs import settings
 from daxrs.kernel import kbuild
-from daxrs.proc import git, read_text
+from daxrs.proc import fmt_secs, git, now, read_text, say
 from daxrs.results import Kind, Result, Status
 from daxrs.series.emit import emit
 from daxrs.series.materialise import Source
@@ -17,6 +19,15 @@ from daxrs.series.model import read_series
 
 CLIPPY_RE = re.compile(r"^(warning|error)(\[\w+\])?: (.*)\n(?:.*\n){0,3}?\s*--> ([^:\s]+):(\d+)",
                        re.M)
+
+
+# Configs the series must build in besides the test kernel's, which has
+# every option the series touches: (name, ARCH, config target, what it
+# lacks).  A header helper defined only under an option is caught here.
+OTHER_CONFIGS = (
+    ("x86_64-allnoconfig", "x86_64", "allnoconfig",
+     "no ZONE_DEVICE, THP, FS_DAX, MEMORY_FAILURE or Rust"),
+)
 
 
 def _row(test: str, status: Status, detail: str = "") -> Result:
@@ -182,3 +193,36 @@ def kunit_module_results(kern: "kbuild.Kernel", src: Source) -> list[Result]:
     """kunit_module_rows() for the series tree and its build."""
     added, _ = series_files(src)
     return kunit_module_rows(added, kern.src, kern.out)
+
+
+def other_config_build(src_path: str, tools: dict, name: str, arch: str, target: str,
+                       env: dict | None = None) -> tuple[int, str]:
+    """Configure and build src_path in out/series-<name>; (exit status, log)."""
+    out = os.path.join(settings.CACHE, "out", f"series-{name}")
+    os.makedirs(out, exist_ok=True)
+    log = os.path.join(out, "build.log")
+    env = env or kbuild.build_env()
+    with open(log, "w") as logf:
+        rc = subprocess.run(kbuild.make_cmd(src_path, out, tools, f"ARCH={arch}", target),
+                            env=env, stdout=logf, stderr=subprocess.STDOUT).returncode
+        if rc == 0:
+            rc = subprocess.run(kbuild.make_cmd(src_path, out, tools, f"ARCH={arch}"),
+                                env=env, stdout=logf, stderr=subprocess.STDOUT).returncode
+    return rc, log
+
+
+def other_config_results(src: Source, tools: dict) -> list[Result]:
+    """One row per OTHER_CONFIGS entry: the series tip builds in it."""
+    rows = []
+    for name, arch, target, lacks in OTHER_CONFIGS:
+        say(f"building the series in {name} ({lacks})")
+        t0 = now()
+        rc, log = other_config_build(src.path, tools, name, arch, target)
+        test = f"builds in {name}"
+        if rc == 0:
+            rows.append(_row(test, Status.PASS, f"{lacks}; {fmt_secs(now() - t0)}"))
+        else:
+            errs = [x for x in kbuild.first_errors(log) if "error" in x][:3]
+            rows.append(_row(test, Status.FAIL, f"{lacks}: " + " | ".join(errs) +
+                             f" (log: {log})"))
+    return rows
