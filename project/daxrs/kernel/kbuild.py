@@ -65,14 +65,14 @@ def build_env() -> dict:
                 KBUILD_BUILD_TIMESTAMP="2025-01-01")
 
 
-def _expected_steps(stepsfile: str) -> int:
+def expected_steps(stepsfile: str) -> int:
     try:
         return int(read_text(stepsfile, "0").strip() or 0)
     except ValueError:
         return 0
 
 
-def _make_with_progress(cmd: list[str], env: dict, log: str, variant: str,
+def make_with_progress(cmd: list[str], env: dict, log: str, variant: str,
                         expected: int) -> tuple[int, int]:
     """Run make into log, with a progress line every 30 s; (exit, steps)."""
     t0 = now()
@@ -147,11 +147,11 @@ def build(src: Source, tools: dict, lint: bool = False, flavour: str = "") -> Ke
     config_hash = kconfig.configure(src.path, out, tools, require_series=series,
                                     with_series=series, flavour=flavour)
     stepsfile = os.path.join(out, ".daxrs-steps")
-    expected = _expected_steps(stepsfile)
+    expected = expected_steps(stepsfile)
     say(f"building {name} in {out} with {settings.JOBS} jobs (log: {log})")
     t0 = now()
     env = build_env()
-    rc, steps = _make_with_progress(make_cmd(src.path, out, tools, *extra), env, log,
+    rc, steps = make_with_progress(make_cmd(src.path, out, tools, *extra), env, log,
                                     name, expected)
     if rc != 0:
         raise Fail(f"the {name} kernel does not build (make exit {rc}); first errors:\n" +

@@ -197,17 +197,24 @@ def kunit_module_results(kern: "kbuild.Kernel", src: Source) -> list[Result]:
 
 def other_config_build(src_path: str, tools: dict, name: str, arch: str, target: str,
                        env: dict | None = None) -> tuple[int, str]:
-    """Configure and build src_path in out/series-<name>; (exit status, log)."""
+    """Configure and build src_path in out/series-<name>, with a progress
+    line every 30 s; (exit status, build log)."""
     out = os.path.join(settings.CACHE, "out", f"series-{name}")
     os.makedirs(out, exist_ok=True)
     log = os.path.join(out, "build.log")
     env = env or kbuild.build_env()
-    with open(log, "w") as logf:
+    with open(os.path.join(out, "config.log"), "w") as logf:
         rc = subprocess.run(kbuild.make_cmd(src_path, out, tools, f"ARCH={arch}", target),
                             env=env, stdout=logf, stderr=subprocess.STDOUT).returncode
-        if rc == 0:
-            rc = subprocess.run(kbuild.make_cmd(src_path, out, tools, f"ARCH={arch}"),
-                                env=env, stdout=logf, stderr=subprocess.STDOUT).returncode
+    if rc != 0:
+        return rc, os.path.join(out, "config.log")
+    stepsfile = os.path.join(out, ".daxrs-steps")
+    expected = kbuild.expected_steps(stepsfile)
+    rc, steps = kbuild.make_with_progress(kbuild.make_cmd(src_path, out, tools, f"ARCH={arch}"),
+                                          env, log, f"series-{name}", expected)
+    if rc == 0:
+        with open(stepsfile, "w") as f:
+            f.write(str(max(steps, expected)))
     return rc, log
 
 
