@@ -212,10 +212,10 @@ static unsigned long grain_size(const char *grain)
  * reserves a PROT_NONE window with room on both sides of the mapping and
  * keeps it for the life of the process; each round munmap()s its mapping
  * before the next one is placed into the hole (MAP_FIXED_NOREPLACE: it
- * fails rather than replace anything else that landed there).  The reserved neighbours stop
- * munmap() from freeing the page-table pages above the grain (the PUD
- * table of a pud mapping, the PMD table of a pmd one), so no round pays for
- * allocating them.  Without the window a round's cost depended on where
+ * fails rather than replace anything else that landed there).  The
+ * reserved neighbours stop munmap() from freeing the page-table pages
+ * above the grain (the PUD table of a pud mapping, the PMD table of a pmd
+ * one), so no round pays for allocating them.  Without the window a round's cost depended on where
  * ASLR put the mapping: alone in its 512 GiB region, every 1 GiB fault also
  * allocated a PUD table.
  */

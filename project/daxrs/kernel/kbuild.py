@@ -73,7 +73,7 @@ def expected_steps(stepsfile: str) -> int:
 
 
 def make_with_progress(cmd: list[str], env: dict, log: str, variant: str,
-                        expected: int) -> tuple[int, int]:
+                       expected: int) -> tuple[int, int]:
     """Run make into log, with a progress line every 30 s; (exit, steps)."""
     t0 = now()
     state = {"steps": 0, "last": "starting"}
@@ -104,6 +104,19 @@ def make_with_progress(cmd: list[str], env: dict, log: str, variant: str,
             done.set()
             tick.join()
     return rc, state["steps"]
+
+
+def counted_make(out: str, cmd: list[str], env: dict, log: str,
+                 variant: str) -> tuple[int, int]:
+    """make_with_progress() scaled by the steps of out's last good build,
+    which a good build records; (exit, steps)."""
+    stepsfile = os.path.join(out, ".daxrs-steps")
+    expected = expected_steps(stepsfile)
+    rc, steps = make_with_progress(cmd, env, log, variant, expected)
+    if rc == 0:
+        with open(stepsfile, "w") as f:
+            f.write(str(max(steps, expected)))  # the cold build sets the scale
+    return rc, steps
 
 
 def first_errors(log: str) -> list[str]:
@@ -146,19 +159,14 @@ def build(src: Source, tools: dict, lint: bool = False, flavour: str = "") -> Ke
         f"{' + ' + os.path.basename(settings.FLAVOURS[flavour]) if flavour else ''})")
     config_hash = kconfig.configure(src.path, out, tools, require_series=series,
                                     with_series=series, flavour=flavour)
-    stepsfile = os.path.join(out, ".daxrs-steps")
-    expected = expected_steps(stepsfile)
     say(f"building {name} in {out} with {settings.JOBS} jobs (log: {log})")
     t0 = now()
     env = build_env()
-    rc, steps = make_with_progress(make_cmd(src.path, out, tools, *extra), env, log,
-                                    name, expected)
+    rc, steps = counted_make(out, make_cmd(src.path, out, tools, *extra), env, log, name)
     if rc != 0:
         raise Fail(f"the {name} kernel does not build (make exit {rc}); first errors:\n" +
                    "\n".join("    " + x for x in first_errors(log)) +
                    f"\n    full log: {log}")
-    with open(stepsfile, "w") as f:
-        f.write(str(max(steps, expected)))  # the cold build sets the scale
     # Modules staged for the guest (it bind-mounts this over /lib/modules).
     modroot = os.path.join(out, "modroot")
     if os.path.exists(modroot):

@@ -208,13 +208,8 @@ def other_config_build(src_path: str, tools: dict, name: str, arch: str, target:
                             env=env, stdout=logf, stderr=subprocess.STDOUT).returncode
     if rc != 0:
         return rc, os.path.join(out, "config.log")
-    stepsfile = os.path.join(out, ".daxrs-steps")
-    expected = kbuild.expected_steps(stepsfile)
-    rc, steps = kbuild.make_with_progress(kbuild.make_cmd(src_path, out, tools, f"ARCH={arch}"),
-                                          env, log, f"series-{name}", expected)
-    if rc == 0:
-        with open(stepsfile, "w") as f:
-            f.write(str(max(steps, expected)))
+    rc, _ = kbuild.counted_make(out, kbuild.make_cmd(src_path, out, tools, f"ARCH={arch}"),
+                                env, log, f"series-{name}")
     return rc, log
 
 
