@@ -514,10 +514,11 @@ TEST_F(dax, truncate_sigbus)
  * scan removing them rests every 4096 entries, just after it freed a whole
  * node of the xarray, and must go on at the next index.  An entry it
  * skipped is left for truncate, which warns (the kernel-log suite).
+ * 10240 faults take over a minute under QEMU TCG on the debug kernel.
  */
 #define MANY_PTE_LEN (40 * MiB)	/* 10240 PTE entries */
 
-TEST_F(dax, truncate_many_pte_entries)
+TEST_F_TIMEOUT(dax, truncate_many_pte_entries, 300)
 {
 	char *p;
 
