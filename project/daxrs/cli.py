@@ -148,7 +148,11 @@ def parser():
                    "the table of a `test --with-base` run of exactly this tree)")
     sr.add_parser("lint", help="checkpatch --strict, make rustfmtcheck, CLIPPY=1, rustdoc, "
                   "KUnit tests built as modules")
-    sr.add_parser("bisect", help="build the test config after every patch (slow)")
+    b = sr.add_parser("bisect", help="build the test config after every patch (slow)")
+    b.add_argument("--from", dest="first", type=int, default=1, metavar="N",
+                   help="start at patch N (1-based; the first build of a range is cold)")
+    b.add_argument("--to", dest="last", type=int, default=None, metavar="M",
+                   help="stop after patch M (default: the last)")
     return ap
 
 

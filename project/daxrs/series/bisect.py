@@ -32,10 +32,22 @@ def _build_step(wt: str, out: str, tools: dict, log: str) -> int:
     return rc
 
 
-def check_builds() -> int:
+def patch_range(first: int, last: int | None, n: int) -> tuple[int, int]:
+    """The 1-based patch range [first, last] of a series of n patches, or
+    Fail saying what is wrong with it."""
+    last = n if last is None else last
+    if not 1 <= first <= last <= n:
+        raise Fail(f"bisect: --from {first} --to {last} is not a range of the series' "
+                   f"{n} patches (1 <= from <= to <= {n})")
+    return first, last
+
+
+def check_builds(first: int = 1, last: int | None = None) -> int:
     """Build the test config and the mock test modules (nfit_test, cxl_test)
-    after each patch, and the lint's other configs (lint.OTHER_CONFIGS);
-    0, or Fail naming the patches that do not build.
+    after each patch from `first` to `last` (1-based, default all), and the
+    lint's other configs (lint.OTHER_CONFIGS); 0, or Fail naming the
+    patches that do not build.  A range lets the check be split over
+    several runs of the same tree; each names the tree's tip.
 
     It walks the series work tree from the first patch to the last and
     builds each in the series build dir, so each step recompiles only what
@@ -46,10 +58,14 @@ def check_builds() -> int:
     src = materialise_series(ensure_base())
     wt = src.path
     commits = series_commits(wt, src.tip)
+    first, last = patch_range(first, last, len(commits))
     out = os.path.join(settings.CACHE, "out", "series")
     failed = []
+    say(f"bisect: patches {first}-{last} of {len(commits)}, series tip {src.tip[:12]}")
     try:
         for i, c in enumerate(commits, 1):
+            if not first <= i <= last:
+                continue
             subject = git(wt, "log", "-1", "--format=%s", c).strip()
             git(wt, "checkout", "-q", "--detach", c)
             say(f"bisect check {i}/{len(commits)}: {subject}")
@@ -75,5 +91,6 @@ def check_builds() -> int:
     if failed:
         raise Fail("patches that do not build on their own:\n" +
                    "\n".join("    " + x for x in failed))
-    say(f"all {len(commits)} patches build on their own")
+    say(f"patches {first}-{last} of {len(commits)} build on their own "
+        f"(series tip {src.tip[:12]})")
     return 0

@@ -49,5 +49,5 @@ def run(args):
         return 1 if any(r.status is Status.FAIL for r in rows) else 0
     if args.action == "bisect":
         from daxrs.series.bisect import check_builds
-        return check_builds()
+        return check_builds(args.first, args.last)
     raise AssertionError(args.action)
