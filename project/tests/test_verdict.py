@@ -80,9 +80,12 @@ class Gaps(unittest.TestCase):
         self.assertEqual(len(v.fixed), 1)
 
     def test_known_gaps_file_is_valid(self):
+        # The file may declare no gap at all (once the series closes them);
+        # each declared one must parse and name what fixes it.
+        import os
         from daxrs import settings
+        self.assertTrue(os.path.isfile(settings.KNOWN_GAPS))
         gaps = verdict.load_gaps(settings.KNOWN_GAPS)
-        self.assertTrue(gaps)
         self.assertTrue(all(g.fixed_by for g in gaps))
 
 
