@@ -93,7 +93,10 @@ pub(crate) fn folio_pmd(
     if warn_on_once(folio.order() != PMD_ORDER) {
         return VmFaultReason::SIGBUS;
     }
-    if !folio.is_file_mappable() || vma.flags() & flags::PFNMAP != 0 || (write && !vma.is_shared())
+    if !folio.is_file_mappable()
+        || vma.flags() & flags::PFNMAP != 0
+        || !vma.huge_entries_hold_folios()
+        || (write && !vma.is_shared())
     {
         return VmFaultReason::SIGBUS;
     }
@@ -138,7 +141,10 @@ pub(crate) fn folio_pud(
     if warn_on_once(folio.order() != PUD_ORDER) {
         return VmFaultReason::SIGBUS;
     }
-    if !folio.is_file_mappable() || vma.flags() & flags::PFNMAP != 0 || (write && !vma.is_shared())
+    if !folio.is_file_mappable()
+        || vma.flags() & flags::PFNMAP != 0
+        || !vma.huge_entries_hold_folios()
+        || (write && !vma.is_shared())
     {
         return VmFaultReason::SIGBUS;
     }

@@ -147,6 +147,11 @@ void rust_helper_folio_add_file_rmap_pud(struct folio *folio,
 }
 
 #ifdef CONFIG_TRANSPARENT_HUGEPAGE
+bool rust_helper_vma_is_special_huge(const struct vm_area_struct *vma)
+{
+	return vma_is_special_huge(vma);
+}
+
 bool rust_helper_is_huge_zero_pmd(pmd_t pmd)
 {
 	return is_huge_zero_pmd(pmd);

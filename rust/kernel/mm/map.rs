@@ -67,6 +67,16 @@ impl Pte {
 }
 
 impl VmArea {
+    /// Returns whether core mm gives the huge entries of the VMA back as
+    /// folios when it zaps or splits them: not in a file's `VM_PFNMAP` or
+    /// `VM_MIXEDMAP` VMA (`vma_is_special_huge()`), whose huge entries it
+    /// takes for raw pfns, unless the VMA is DAX.
+    #[cfg(CONFIG_TRANSPARENT_HUGEPAGE)]
+    pub fn huge_entries_hold_folios(&self) -> bool {
+        // SAFETY: By the type invariant the VMA, its file and flags are stable.
+        self.is_dax() || !unsafe { bindings::vma_is_special_huge(self.as_raw()) }
+    }
+
     /// Returns whether the VMA forbids the shared zero page in its entries
     /// (`vm_mixed_zeropage_allowed()` is false): a writable shared mapping
     /// whose zero pages could be pinned by GUP and then replaced, unless it is
@@ -384,9 +394,11 @@ impl PmdSlot<'_> {
     /// for it.
     ///
     /// Fails with `EBUSY` if the entry is not empty, `EINVAL` for a folio of
-    /// another order or that cannot be mapped this way, a VMA of raw page
-    /// frames, a missing deposit where one is needed, or a `write` mapping of
-    /// a private VMA; `deposit` is left alone then.
+    /// another order or that cannot be mapped this way, a VMA whose huge
+    /// entries core mm would not give back as folios (see
+    /// [`VmArea::huge_entries_hold_folios`]) or that maps raw page frames, a
+    /// missing deposit where one is needed, or a `write` mapping of a private
+    /// VMA; `deposit` is left alone then.
     pub fn set_folio(
         &mut self,
         folio: &Folio,
@@ -400,6 +412,7 @@ impl PmdSlot<'_> {
         if folio.order() != PMD_ORDER
             || !folio.is_file_mappable()
             || vma.flags() & flags::PFNMAP != 0
+            || !vma.huge_entries_hold_folios()
             || (DepositTable::needed() && deposit.is_none())
             || (write && !vma.is_shared())
         {
@@ -535,7 +548,8 @@ impl PudSlot<'_> {
     /// deposited table).
     ///
     /// Fails with `EBUSY` if the entry is not empty, `EINVAL` for a folio of
-    /// another order or that cannot be mapped this way, a VMA of raw page
+    /// another order or that cannot be mapped this way, a VMA whose huge
+    /// entries core mm would not give back as folios or that maps raw page
     /// frames, or a `write` mapping of a private VMA.
     pub fn set_folio(&mut self, folio: &Folio, write: bool) -> Result {
         let vma = self.huge.vmf().vma();
@@ -545,6 +559,7 @@ impl PudSlot<'_> {
         if folio.order() != PUD_ORDER
             || !folio.is_file_mappable()
             || vma.flags() & flags::PFNMAP != 0
+            || !vma.huge_entries_hold_folios()
             || (write && !vma.is_shared())
         {
             return Err(EINVAL);
