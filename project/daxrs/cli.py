@@ -108,6 +108,12 @@ def parser():
                    help="./check arguments (default: -g dax)")
     t.add_argument("--fstests-fs", metavar="FS[,FS]", default="ext4,xfs",
                    help="file systems to run fstests on (default: ext4,xfs)")
+    t.add_argument("--selection", choices=("both", "rust", "c"), default="both",
+                   help="the implementation of the code the series has in C and Rust "
+                   "(CONFIG_DAX_RUST or CONFIG_DAX_C): both (default; the series is "
+                   "built and run twice, out/series and out/series-c, and the two must "
+                   "agree row for row), or one of them; --debug and --record-baseline "
+                   "run the Rust one")
     bn = cmd("bench", "measure the DAX paths' cost in instructions, variant against variant",
              "Build each variant with the benchmark config (test config without its "
              "debugging options, plus gup_test), boot it under QEMU TCG with -icount "
@@ -120,7 +126,9 @@ def parser():
              "to $DAXRS_CACHE/results/<date>-bench.")
     bn.add_argument("--variants", default="base,base,series", metavar="V,V[,V...]",
                     help="what to boot, the first being the reference; a variant named "
-                    "twice is booted twice, which measures the noise floor "
+                    "twice is booted twice, which measures the noise floor: base, "
+                    "series (its default, Rust selection) or series-c (its C selection); "
+                    "e.g. series-c,series-c,series compares Rust with C "
                     "(default: base,base,series)")
     bn.add_argument("--rounds", type=int, default=9,
                     help="rounds of each case per boot (default 9)")

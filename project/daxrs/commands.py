@@ -15,6 +15,7 @@ import unittest
 from daxrs import baseline, report, settings, verdict
 from daxrs.base import ensure_base
 from daxrs.host import ensure_host
+from daxrs.kernel import kconfig
 from daxrs.kernel.kbuild import build
 from daxrs.kernel.testmods import build_helpers
 from daxrs.parse import kernel_log
@@ -131,11 +132,15 @@ def suites_guest(kern, pmem, selected, variant, bindir, args):
     return rows, reps
 
 
-def run_variant(variant, tools, args, selected, bindir):
+def run_variant(variant, tools, args, selected, bindir, flavour=None):
+    """Build and run one kernel: variant's tree with flavour (default: the
+    debug one with --debug, else none)."""
     t0 = now()
     src = source_tree(variant)
-    lint = variant == "series" and "lint" in selected
-    kern = build(src, tools, lint=lint, flavour="debug" if args.debug else "")
+    if flavour is None:
+        flavour = "debug" if args.debug else ""
+    lint = variant == "series" and "lint" in selected and flavour in ("", "debug")
+    kern = build(src, tools, lint=lint, flavour=flavour)
     rows, reps, res = test_guest(kern, args.pmem, selected, variant, bindir)
     if args.pmem == "all":
         r2, p2 = suites_guest(kern, args.pmem, selected, variant, bindir, args)
@@ -187,10 +192,15 @@ def cmd_test(args):
         suites_plan(args.ndctl, args.ndctl_args, args.fstests, args.fstests_args,
                     args.fstests_fs, True)
     with_base = args.with_base or args.record_baseline or bool(args.ndctl or args.fstests)
+    both, series_flavour = _selections(args)
     bindir = build_helpers()
     runs = {}
-    for v in (["series", "base"] if with_base else ["series"]):
-        runs[v] = run_variant(v, tools, args, selected, bindir)
+    runs["series"] = run_variant("series", tools, args, selected, bindir,
+                                 flavour=series_flavour)
+    if both:
+        runs["series-c"] = run_variant("series", tools, args, selected, bindir, flavour="c")
+    if with_base:
+        runs["base"] = run_variant("base", tools, args, selected, bindir)
     series = runs["series"]
     fp = baseline.fingerprint()
     if with_base:
@@ -205,11 +215,16 @@ def cmd_test(args):
             say(f"the committed baseline's fingerprint {recorded} is not this tooling's {fp}")
     v = verdict.judge(pre + series.rows, base_rows, gaps, valid,
                       suites=lambda s: registry.owner(s) in selected)
+    agree, v_c = [], None
+    if both:
+        v_c = verdict.judge(runs["series-c"].rows, base_rows, gaps, valid,
+                            suites=lambda s: registry.owner(s) in selected)
+        agree = verdict.agreement(v.rows, v_c.rows)
     if args.record_baseline:
         baseline.record(args.pmem, runs["base"].meta, runs["base"].rows)
     for name in sorted(runs):
         r = runs[name]
-        shown = v.rows if name == "series" else r.rows
+        shown = v.rows if name == "series" else v_c.rows if name == "series-c" else r.rows
         print(f"\n######## {name}: {r.meta.release} tree {r.meta.tree[:12]} (results: {r.res})")
         print(report.tables(shown))
         if r.reports:
@@ -239,9 +254,42 @@ def cmd_test(args):
     lines = report.verdict_lines(v)
     if lines:
         print("\n" + lines)
+    failed = bool(v.failed)
+    if both:
+        lines = report.verdict_lines(v_c)
+        if lines:
+            print("\n(C selection)\n" + lines)
+        print("\n######## the Rust and C selections, row by row\n" + report.tables(agree))
+        write_tsv(os.path.join(runs["series-c"].res, "verdict.tsv"), v_c.rows)
+        write_tsv(os.path.join(series.res, "selections.tsv"), agree)
+        failed = failed or bool(v_c.failed) or any(r.status is Status.FAIL for r in agree)
+        print(f"\nC selection: {report.summary_line(v_c.rows)}")
+        print(f"selections: {report.summary_line(agree)}")
     print(f"\n(total time {fmt_secs(now() - t0)}; verdict: {series.res}/verdict.json)")
-    print(report.summary_line(v.rows))
-    return 1 if v.failed else 0
+    print(report.summary_line(v.rows + agree + (v_c.rows if v_c else [])))
+    return 1 if failed else 0
+
+
+def _selections(args):
+    """(whether to run the C selection beside the default Rust one, the
+    flavour of the "series" run).  --selection both (the default) runs both
+    where the series has the choice; --debug and --record-baseline run the
+    default (Rust) selection only."""
+    sel = getattr(args, "selection", "both")
+    has_choice = kconfig.kconfig_defines(source_tree("series").path,
+                                         settings.C_SELECTION_SYMBOL)
+    if not has_choice:
+        if sel == "c":
+            raise Fail(f"--selection c: the series tree does not define "
+                       f"{settings.C_SELECTION_SYMBOL}, it has one implementation only")
+        return False, "debug" if args.debug else ""
+    if sel == "c":
+        if args.debug:
+            raise Fail("--debug runs the Rust selection: drop --selection c")
+        return False, "c"
+    if sel == "rust" or args.debug or args.record_baseline:
+        return False, "debug" if args.debug else ""
+    return True, ""
 
 
 def cmd_report(args):

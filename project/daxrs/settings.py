@@ -22,9 +22,16 @@ DEBUG_FRAGMENT = os.path.join(PROJECT, "config", "test-kernel.debug.config")
 # The benchmark kernel (bench): the test config without its debugging
 # options (lockdep, DEBUG_VM, XFS_DEBUG, ...), plus gup_test.
 BENCH_FRAGMENT = os.path.join(PROJECT, "config", "test-kernel.bench.config")
-# A kernel flavour is a fragment on top of the test config, built in its
+# The series' C selection (CONFIG_DAX_C) of the code it has in both C and
+# Rust; the default selection of the test config is Rust.
+C_FRAGMENT = os.path.join(PROJECT, "config", "test-kernel.c.config")
+# The Kconfig symbol of that selection: a series tree that does not define
+# it has only one implementation.
+C_SELECTION_SYMBOL = "CONFIG_DAX_C"
+# A kernel flavour is fragments on top of the test config, built in its
 # own directory (out/<variant>-<flavour>).
-FLAVOURS = {"debug": DEBUG_FRAGMENT, "bench": BENCH_FRAGMENT}
+FLAVOURS = {"debug": [DEBUG_FRAGMENT], "bench": [BENCH_FRAGMENT], "c": [C_FRAGMENT],
+            "bench-c": [BENCH_FRAGMENT, C_FRAGMENT]}
 SERIES_DIR = os.path.join(PROJECT, "series")
 SERIES_FILE = os.path.join(SERIES_DIR, "series")
 COVER = os.path.join(SERIES_DIR, "cover-letter")

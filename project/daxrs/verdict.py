@@ -163,3 +163,33 @@ def judge(rows, baseline=None, gaps=(), baseline_valid=True, suites=None):
     unused = [g for g in gaps if g not in used and
               (suites is None or any(fnmatch.fnmatchcase(r.suite, g.suite) for r in rows))]
     return Verdict(out, fixed, unused, notes, proposals)
+
+
+# Suites run once per `./daxrs test`, not per selection: nothing to compare.
+SELECTION_NEUTRAL = frozenset({"tooling", "lint"})
+
+
+def agreement(first, second, names=("Rust", "C")):
+    """Rows saying whether two selections' runs agree: one failing row per
+    common test whose status differs, and a summary row.  Tests that only
+    one run has are counted in the summary; whether they should be there
+    is each run's own verdict's business.  first/second: the verdict rows
+    of each run."""
+    a = {r.key: r for r in first if r.suite not in SELECTION_NEUTRAL}
+    b = {r.key: r for r in second if r.suite not in SELECTION_NEUTRAL}
+    rows, differ = [], 0
+    common = [k for k in a if k in b]
+    for k in common:
+        sa, sb = a[k].status, b[k].status
+        if sa is not sb:
+            differ += 1
+            rows.append(Result("selections", f"{k[0]}: {k[1]}", Status.FAIL,
+                               f"{names[0]}: {sa.value}, {names[1]}: {sb.value}"))
+    only_a = sum(1 for k in a if k not in b)
+    only_b = sum(1 for k in b if k not in a)
+    detail = (f"{len(common)} common rows, {differ} differ; only {names[0]}: {only_a}, "
+              f"only {names[1]}: {only_b}")
+    ok = differ == 0 and common
+    rows.append(Result("selections", f"{names[0]} and {names[1]} selections agree",
+                       Status.PASS if ok else Status.FAIL, detail))
+    return rows

@@ -42,6 +42,12 @@ class TestParse(unittest.TestCase):
         with self.assertRaises(Fail):
             bench.instances("base,rust")
 
+    def test_the_c_selection_is_a_variant_of_the_series_tree(self):
+        got = [(i.variant, i.label) for i in bench.instances("series-c,series-c,series")]
+        self.assertEqual(got, [("series-c", "series-c"), ("series-c", "series-c#2"),
+                               ("series", "series")])
+        self.assertEqual(bench.BENCH_KERNELS["series-c"], ("series", "bench-c"))
+
 
 class TestStatistics(unittest.TestCase):
     def test_same_distribution_contains_one(self):

@@ -324,3 +324,46 @@ class KernelLog(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class Selections(unittest.TestCase):
+    """The C and Rust selections of the series must agree row for row."""
+
+    def test_same_results_agree(self):
+        a = [case("t1", Status.PASS), case("t2", Status.SKIP)]
+        rows = verdict.agreement(a, [r.replace() for r in a])
+        self.assertEqual([r.status for r in rows], [Status.PASS])
+        self.assertIn("2 common rows, 0 differ", rows[-1].detail)
+
+    def test_a_difference_fails_and_is_named(self):
+        a = [case("t1", Status.PASS), case("t2", Status.PASS)]
+        b = [case("t1", Status.PASS), case("t2", Status.FAIL)]
+        rows = verdict.agreement(a, b)
+        self.assertEqual(rows[0].test, "selftests-dax: t2")
+        self.assertEqual(rows[0].detail, "Rust: pass, C: fail")
+        self.assertTrue(all(r.status is Status.FAIL for r in rows))
+
+    def test_a_skip_against_a_pass_is_a_difference(self):
+        rows = verdict.agreement([case("t", Status.SKIP)], [case("t", Status.PASS)])
+        self.assertIs(rows[-1].status, Status.FAIL)
+
+    def test_lint_and_tooling_run_once_and_are_not_compared(self):
+        a = [case("t", Status.PASS), case("checkpatch", Status.PASS, suite="lint"),
+             case("unit", Status.PASS, suite="tooling")]
+        rows = verdict.agreement(a, [case("t", Status.PASS)])
+        self.assertIs(rows[-1].status, Status.PASS)
+        self.assertIn("only Rust: 0", rows[-1].detail)
+
+    def test_nothing_in_common_is_no_agreement(self):
+        rows = verdict.agreement([case("a", Status.PASS)], [case("b", Status.PASS)])
+        self.assertIs(rows[-1].status, Status.FAIL)
+
+    def test_the_c_fragment_selects_c(self):
+        from daxrs import settings
+        from daxrs.kernel import kconfig
+        vals = kconfig.parse_config(settings.C_FRAGMENT)
+        self.assertEqual(vals.get(settings.C_SELECTION_SYMBOL), "y")
+        self.assertEqual(vals.get("CONFIG_DAX_RUST"), "n")
+        for name, frags in settings.FLAVOURS.items():
+            for f in frags:
+                self.assertTrue(os.path.exists(f), f"{name}: {f}")

@@ -33,7 +33,7 @@ class Kernel:
     kselftest: str | None   # installed kselftests (run_kselftest.sh), if any
     tree: str               # git tree id of the source
     config_hash: str        # 12 hex of the resolved .config's sha256
-    flavour: str = ""       # "", or a settings.FLAVOURS key ("debug", "bench")
+    flavour: str = ""       # "", or a settings.FLAVOURS key ("debug", "bench", "c")
 
     @property
     def debug(self):
@@ -156,7 +156,7 @@ def build(src: Source, tools: dict, lint: bool = False, flavour: str = "") -> Ke
     log = os.path.join(out, "build.log")
     say(f"configuring {name} (allnoconfig + project/config/test-kernel.config"
         f"{' + test-kernel.series.config' if series else ''}"
-        f"{' + ' + os.path.basename(settings.FLAVOURS[flavour]) if flavour else ''})")
+        f"{''.join(' + ' + os.path.basename(f) for f in settings.FLAVOURS.get(flavour, []))})")
     config_hash = kconfig.configure(src.path, out, tools, require_series=series,
                                     with_series=series, flavour=flavour)
     say(f"building {name} in {out} with {settings.JOBS} jobs (log: {log})")

@@ -79,7 +79,8 @@ def configure(src: str, out: str, tools: dict, require_series: bool = True,
     defined by the tree's Kconfig; without it (a patch in the middle of the
     series) the undefined ones are left out.  The .config in the build dir
     is only replaced when it changes, to keep builds incremental.  flavour
-    ("debug", "bench"): that flavour's fragment too (settings.FLAVOURS)."""
+    ("debug", "bench", "c", ...): that flavour's fragments too
+    (settings.FLAVOURS)."""
     kdir = out + ".kconfig"
     os.makedirs(kdir, exist_ok=True)
     env = kbuild.build_env()
@@ -93,9 +94,9 @@ def configure(src: str, out: str, tools: dict, require_series: bool = True,
             f.writelines(f"{k}={v}\n" for k, v in extra.items())
         fragments.append(frag)
         want.update(extra)
-    if flavour:
-        fragments.append(settings.FLAVOURS[flavour])
-        want.update(parse_config(settings.FLAVOURS[flavour]))
+    for frag in settings.FLAVOURS[flavour] if flavour else []:
+        fragments.append(frag)
+        want.update(parse_config(frag))
     new = os.path.join(kdir, ".config")
     run([os.path.join(src, "scripts", "kconfig", "merge_config.sh"), "-m", "-O", kdir,
          new] + fragments, env=env, cwd=src)
