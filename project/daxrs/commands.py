@@ -193,10 +193,7 @@ def cmd_test(args):
                     args.fstests_fs, True)
     with_base = args.with_base or args.record_baseline or bool(args.ndctl or args.fstests)
     both, series_flavour = _selections(args)
-    if both and set(selected) <= verdict.SELECTION_NEUTRAL:
-        # these suites run once and do not depend on the selection: a second
-        # build would compare nothing
-        both = False
+    both = both and verdict.compares_selections(selected)
     bindir = build_helpers()
     runs = {}
     runs["series"] = run_variant("series", tools, args, selected, bindir,

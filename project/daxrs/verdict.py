@@ -169,6 +169,13 @@ def judge(rows, baseline=None, gaps=(), baseline_valid=True, suites=None):
 SELECTION_NEUTRAL = frozenset({"tooling", "lint"})
 
 
+def compares_selections(selected):
+    """Whether a run of these suites builds and compares both selections:
+    not when every one of them runs once whatever the selection (a second
+    build would have nothing to compare, and an empty comparison fails)."""
+    return not set(selected) <= SELECTION_NEUTRAL
+
+
 def agreement(first, second, names=("Rust", "C")):
     """Rows saying whether two selections' runs agree: one failing row per
     common test whose status differs, and a summary row.  Tests that only

@@ -354,6 +354,12 @@ class Selections(unittest.TestCase):
         self.assertIs(rows[-1].status, Status.PASS)
         self.assertIn("only Rust: 0", rows[-1].detail)
 
+    def test_suites_that_run_once_alone_build_one_selection(self):
+        self.assertFalse(verdict.compares_selections(["tooling"]))
+        self.assertFalse(verdict.compares_selections(["lint", "tooling"]))
+        self.assertTrue(verdict.compares_selections(["tooling", "smoke"]))
+        self.assertTrue(verdict.compares_selections(["kunit"]))
+
     def test_nothing_in_common_is_no_agreement(self):
         rows = verdict.agreement([case("a", Status.PASS)], [case("b", Status.PASS)])
         self.assertIs(rows[-1].status, Status.FAIL)
