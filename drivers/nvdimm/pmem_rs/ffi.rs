@@ -77,11 +77,6 @@ pub(crate) unsafe extern "C" fn pmem_rs_lend_dax(
     // SAFETY: `handle` is a live registration (the caller's contract); only
     // shared references are made to it.
     let reg = unsafe { &*handle.cast::<Registration>() };
-    let link = &reg.data().dax;
-    if dax_dev.is_null() {
-        link.clear();
-    } else {
-        // SAFETY: The caller keeps the device valid until it is taken back.
-        unsafe { link.set(dax_dev) };
-    }
+    // SAFETY: The caller keeps the device valid until it is taken back.
+    unsafe { reg.data().dax.set(dax_dev) };
 }
