@@ -8,6 +8,7 @@ import unittest
 from unittest import mock
 
 from daxrs import settings
+from daxrs.kernel import kconfig
 from daxrs.results import Status
 from daxrs.series import lint
 from daxrs.series.materialise import Source
@@ -16,9 +17,13 @@ MAKEFILE = """\
 all:
 \t@if [ -e $(CURDIR)/broken ]; then \\
 \t  echo "include/linux/x.h:1:2: error: implicit declaration of function 'f'"; exit 2; fi
+\t@if [ -e $(CURDIR)/warns ]; then \\
+\t  printf 'warning: unused variable: `x`\\n  --> $(CURDIR)/drivers/x.rs:3:9\\n'; fi
 \t@echo built
 allnoconfig:
-\t@echo configured > $(O)/.config
+\t@echo "# CONFIG_FOO is not set" > $(O)/.config
+olddefconfig:
+\t@sed -i /CONFIG_DROPPED/d $(O)/.config
 """
 
 
@@ -30,7 +35,9 @@ class OtherConfigTest(unittest.TestCase):
         with open(os.path.join(self.src, "Makefile"), "w") as f:
             f.write(MAKEFILE)
         self.patches = [mock.patch.object(settings, "CACHE", self.tmp.name),
-                        mock.patch("daxrs.series.lint.say")]
+                        mock.patch("daxrs.series.lint.say"),
+                        mock.patch("daxrs.series.lint._rust_files",
+                                   return_value={"drivers/x.rs"})]
         for p in self.patches:
             p.start()
 
@@ -49,6 +56,31 @@ class OtherConfigTest(unittest.TestCase):
         self.assertEqual([r.status for r in rows], [Status.PASS] * len(lint.OTHER_CONFIGS))
         self.assertTrue(os.path.exists(os.path.join(
             self.tmp.name, "out", "series-x86_64-allnoconfig", ".config")))
+
+    def test_the_fragment_is_merged_over_the_target(self):
+        self.rows()
+        got = kconfig.parse_config(os.path.join(
+            self.tmp.name, "out", "series-arm64-rust", ".config"))
+        self.assertEqual(got["CONFIG_DAX_RUST"], "y")
+        self.assertEqual(got["CONFIG_FOO"], "n")
+
+    def test_a_fragment_symbol_that_does_not_resolve_fails(self):
+        frag = os.path.join(self.tmp.name, "frag.config")
+        with open(frag, "w") as f:
+            f.write("CONFIG_RUST=y\nCONFIG_DROPPED=y\n")
+        cfg = lint.OtherConfig("arm64-test", "arm64", "allnoconfig", "test",
+                               fragment=frag)
+        with mock.patch.object(lint, "OTHER_CONFIGS", (cfg,)):
+            rows = self.rows()
+        self.assertEqual(rows[0].status, Status.FAIL)
+        self.assertIn("CONFIG_DROPPED: asked y, got n", rows[0].detail)
+
+    def test_a_rust_warning_in_a_series_file_fails_the_clippy_build(self):
+        open(os.path.join(self.src, "warns"), "w").close()
+        rows = {r.test: r for r in self.rows()}
+        self.assertEqual(rows["builds in x86_64-allnoconfig"].status, Status.PASS)
+        self.assertEqual(rows["builds in arm64-rust"].status, Status.FAIL)
+        self.assertIn("drivers/x.rs:3: unused variable", rows["builds in arm64-rust"].detail)
 
     def test_a_tree_that_breaks_fails_with_the_error(self):
         open(os.path.join(self.src, "broken"), "w").close()

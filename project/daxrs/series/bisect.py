@@ -77,15 +77,17 @@ def check_builds(first: int = 1, last: int | None = None) -> int:
                 f"log {log})")
             if rc != 0:
                 failed.append(f"{i:04d} {subject} (log: {log})")
-            for name, arch, target, _ in lint.OTHER_CONFIGS:
+            for cfg in lint.OTHER_CONFIGS:
+                if not (cfg.every_patch or c == src.tip):
+                    continue
                 t0 = now()
-                rc, olog = lint.other_config_build(wt, tools, name, arch, target)
-                say(f"  {name}: {'builds' if rc == 0 else 'does NOT build'} "
+                rc, olog = lint.other_config_build(wt, tools, cfg)
+                say(f"  {cfg.name}: {'builds' if rc == 0 else 'does NOT build'} "
                     f"({fmt_secs(now() - t0)}, log {olog})")
                 if rc != 0:
-                    kept = f"{out}-{name}-bisect-{i:04d}.log"
+                    kept = f"{out}-{cfg.name}-bisect-{i:04d}.log"
                     shutil.copyfile(olog, kept)
-                    failed.append(f"{i:04d} {subject} in {name} (log: {kept})")
+                    failed.append(f"{i:04d} {subject} in {cfg.name} (log: {kept})")
     finally:
         git(wt, "checkout", "-q", "--detach", src.tip)
     if failed:

@@ -8,9 +8,10 @@ import os
 import re
 import subprocess
 import tempfile
+from typing import NamedTuple
 
 from daxrs import settings
-from daxrs.kernel import kbuild
+from daxrs.kernel import kbuild, kconfig
 from daxrs.proc import fmt_secs, git, now, read_text, say
 from daxrs.results import Kind, Result, Status
 from daxrs.series.emit import emit
@@ -21,12 +22,29 @@ CLIPPY_RE = re.compile(r"^(warning|error)(\[\w+\])?: (.*)\n(?:.*\n){0,3}?\s*--> 
                        re.M)
 
 
-# Configs the series must build in besides the test kernel's, which has
-# every option the series touches: (name, ARCH, config target, what it
-# lacks).  A header helper defined only under an option is caught here.
+class OtherConfig(NamedTuple):
+    """A config the series must build in besides the test kernel's."""
+    name: str           # out/series-<name>, and the lint row
+    arch: str           # ARCH=
+    target: str         # the config target it starts from
+    what: str           # how it differs from the test kernel, for the row
+    fragment: str = ""  # merged over the target; each symbol must resolve
+    make: tuple = ()    # extra make arguments
+    every_patch: bool = True    # series bisect builds it after every patch
+
+
+# The test kernel has every option the series touches; a header helper
+# defined only under an option, or code that builds on x86 only, is caught
+# here.  The arm64 build is the Rust selection on an architecture other
+# than x86 (LLVM cross build, clippy): the Rust code builds there from
+# patch 57 on, so bisect checks it at the tip only.
 OTHER_CONFIGS = (
-    ("x86_64-allnoconfig", "x86_64", "allnoconfig",
-     "no ZONE_DEVICE, THP, FS_DAX, MEMORY_FAILURE or Rust"),
+    OtherConfig("x86_64-allnoconfig", "x86_64", "allnoconfig",
+                "no ZONE_DEVICE, THP, FS_DAX, MEMORY_FAILURE or Rust"),
+    OtherConfig("arm64-rust", "arm64", "allnoconfig",
+                "arm64 LLVM cross build of the Rust selection (DAX_RUST), CLIPPY=1",
+                fragment=os.path.join(settings.PROJECT, "config", "arm64-rust.config"),
+                make=("CLIPPY=1",), every_patch=False),
 )
 
 
@@ -107,6 +125,19 @@ def rustfmt_results(kern: "kbuild.Kernel", tools: dict, src: Source) -> list[Res
                   f"{len(mine)} file(s) formatted") + note)]
 
 
+def _rust_findings(log: str, src: str, out: str, mine: set[str]) -> list[str]:
+    """rustc and clippy warnings and errors of a build log that are in the
+    files of mine (paths relative to the tree src, built in out)."""
+    found = []
+    for m in CLIPPY_RE.finditer(log):
+        where = m.group(4)
+        path = os.path.relpath(where, src) if where.startswith("/") else \
+            os.path.relpath(os.path.normpath(os.path.join(out, where)), src)
+        if path in mine:
+            found.append(f"{path}:{m.group(5)}: {m.group(3)}")
+    return found
+
+
 def clippy_results(kern: "kbuild.Kernel", src: Source) -> list[Result]:
     """Clippy findings (the series builds with CLIPPY=1) in the series' Rust
     files, from the build log of a build that recompiled them."""
@@ -117,14 +148,7 @@ def clippy_results(kern: "kbuild.Kernel", src: Source) -> list[Result]:
     logf = os.path.join(kern.out, "build.log")
     if not os.path.exists(logf):
         return [_row(test, Status.FAIL, f"no build log at {logf}")]
-    log = read_text(logf)
-    found = []
-    for m in CLIPPY_RE.finditer(log):
-        where = m.group(4)
-        path = os.path.relpath(where, kern.src) if where.startswith("/") else \
-            os.path.relpath(os.path.normpath(os.path.join(kern.out, where)), kern.src)
-        if path in mine:
-            found.append(f"{path}:{m.group(5)}: {m.group(3)}")
+    found = _rust_findings(read_text(logf), kern.src, kern.out, mine)
     return [_row(test, Status.FAIL if found else Status.PASS,
                  " | ".join(sorted(set(found))[:5]) if found else
                  f"{len(mine)} file(s) clean")]
@@ -195,36 +219,75 @@ def kunit_module_results(kern: "kbuild.Kernel", src: Source) -> list[Result]:
     return kunit_module_rows(added, kern.src, kern.out)
 
 
-def other_config_build(src_path: str, tools: dict, name: str, arch: str, target: str,
+def merge_fragment(config: str, fragment: str) -> dict[str, str]:
+    """Write fragment's symbols over the .config at config (a symbol set
+    to n as "is not set"); {symbol: value} of the fragment."""
+    want = kconfig.parse_config(fragment)
+    keep = []
+    with open(config) as f:
+        for line in f:
+            m = re.match(r"(?:# )?(CONFIG_\w+)[= ]", line)
+            if not (m and m.group(1) in want):
+                keep.append(line)
+    keep += [f"# {k} is not set\n" if v == "n" else f"{k}={v}\n" for k, v in want.items()]
+    with open(config, "w") as f:
+        f.writelines(keep)
+    return want
+
+
+def other_config_build(src_path: str, tools: dict, cfg: OtherConfig,
                        env: dict | None = None) -> tuple[int, str]:
-    """Configure and build src_path in out/series-<name>, with a progress
-    line every 30 s; (exit status, build log)."""
-    out = os.path.join(settings.CACHE, "out", f"series-{name}")
+    """Configure and build src_path in out/series-<cfg.name>, with a
+    progress line every 30 s; (exit status, log of the failing step)."""
+    out = os.path.join(settings.CACHE, "out", f"series-{cfg.name}")
     os.makedirs(out, exist_ok=True)
     log = os.path.join(out, "build.log")
+    clog = os.path.join(out, "config.log")
     env = env or kbuild.build_env()
-    with open(os.path.join(out, "config.log"), "w") as logf:
-        rc = subprocess.run(kbuild.make_cmd(src_path, out, tools, f"ARCH={arch}", target),
-                            env=env, stdout=logf, stderr=subprocess.STDOUT).returncode
-    if rc != 0:
-        return rc, os.path.join(out, "config.log")
-    rc, _ = kbuild.counted_make(out, kbuild.make_cmd(src_path, out, tools, f"ARCH={arch}"),
-                                env, log, f"series-{name}")
+    arch = f"ARCH={cfg.arch}"
+    with open(clog, "w") as logf:
+        steps = [[cfg.target]] + ([["olddefconfig"]] if cfg.fragment else [])
+        for i, targets in enumerate(steps):
+            if i == 1:
+                want = merge_fragment(os.path.join(out, ".config"), cfg.fragment)
+            rc = subprocess.run(kbuild.make_cmd(src_path, out, tools, arch, *targets),
+                                env=env, stdout=logf, stderr=subprocess.STDOUT).returncode
+            if rc != 0:
+                return rc, clog
+        if cfg.fragment:
+            got = kconfig.parse_config(os.path.join(out, ".config"))
+            bad = [f"{k}: asked {v}, got {got.get(k, 'n')}" for k, v in want.items()
+                   if got.get(k, "n") != v]
+            if bad:
+                logf.write(f"error: {os.path.basename(cfg.fragment)} does not resolve as "
+                           "written (a dependency is missing or a symbol is misspelt): " +
+                           "; ".join(bad) + "\n")
+                return 1, clog
+    rc, _ = kbuild.counted_make(out, kbuild.make_cmd(src_path, out, tools, arch, *cfg.make),
+                                env, log, f"series-{cfg.name}")
     return rc, log
 
 
 def other_config_results(src: Source, tools: dict) -> list[Result]:
     """One row per OTHER_CONFIGS entry: the series tip builds in it."""
     rows = []
-    for name, arch, target, lacks in OTHER_CONFIGS:
-        say(f"building the series in {name} ({lacks})")
+    for cfg in OTHER_CONFIGS:
+        say(f"building the series in {cfg.name} ({cfg.what})")
         t0 = now()
-        rc, log = other_config_build(src.path, tools, name, arch, target)
-        test = f"builds in {name}"
-        if rc == 0:
-            rows.append(_row(test, Status.PASS, f"{lacks}; {fmt_secs(now() - t0)}"))
+        rc, log = other_config_build(src.path, tools, cfg)
+        test = f"builds in {cfg.name}"
+        # the series' Rust files were touched for the test kernel's
+        # clippy build: this build compiled them again
+        found = _rust_findings(read_text(log, ""), src.path,
+                               os.path.join(settings.CACHE, "out", f"series-{cfg.name}"),
+                               _rust_files(src)) if rc == 0 and cfg.make else []
+        if found:
+            rows.append(_row(test, Status.FAIL, f"{cfg.what}: " +
+                             " | ".join(sorted(set(found))[:5]) + f" (log: {log})"))
+        elif rc == 0:
+            rows.append(_row(test, Status.PASS, f"{cfg.what}; {fmt_secs(now() - t0)}"))
         else:
             errs = [x for x in kbuild.first_errors(log) if "error" in x][:3]
-            rows.append(_row(test, Status.FAIL, f"{lacks}: " + " | ".join(errs) +
+            rows.append(_row(test, Status.FAIL, f"{cfg.what}: " + " | ".join(errs) +
                              f" (log: {log})"))
     return rows
