@@ -26,6 +26,25 @@ olddefconfig:
 \t@sed -i /CONFIG_DROPPED/d $(O)/.config
 """
 
+# scripts/kconfig/merge_config.sh -m -O DIR BASE FRAGMENT...: what the
+# kernel's script does in merge-only mode, for the fake tree.
+MERGE_CONFIG = """\
+#!/bin/sh
+[ "$1" = -m ] && [ "$2" = -O ] || exit 2
+out=$3 base=$4
+shift 4
+tmp=$(mktemp)
+cp "$base" "$tmp"
+for frag in "$@"; do
+	for sym in $(sed -n 's/^\\(# \\)\\{0,1\\}\\(CONFIG_[A-Za-z0-9_]*\\)[= ].*/\\2/p' "$frag"); do
+		sed -i "/^\\(# \\)\\{0,1\\}$sym[= ]/d" "$tmp"
+	done
+	cat "$frag" >> "$tmp"
+done
+cp "$tmp" "$out/.config"
+rm -f "$tmp"
+"""
+
 
 class OtherConfigTest(unittest.TestCase):
     def setUp(self):
@@ -34,6 +53,11 @@ class OtherConfigTest(unittest.TestCase):
         os.makedirs(self.src)
         with open(os.path.join(self.src, "Makefile"), "w") as f:
             f.write(MAKEFILE)
+        script = os.path.join(self.src, "scripts", "kconfig", "merge_config.sh")
+        os.makedirs(os.path.dirname(script))
+        with open(script, "w") as f:
+            f.write(MERGE_CONFIG)
+        os.chmod(script, 0o755)
         self.patches = [mock.patch.object(settings, "CACHE", self.tmp.name),
                         mock.patch("daxrs.series.lint.say"),
                         mock.patch("daxrs.series.lint._rust_files",

@@ -30,6 +30,24 @@ def parse_config(path: str) -> dict[str, str]:
     return vals
 
 
+def merge_cmd(src: str, out_dir: str, base: str, fragments: list[str]) -> list[str]:
+    """The kernel's own scripts/kconfig/merge_config.sh in merge-only mode
+    (-m): the symbols of each fragment written over base, into
+    out_dir/.config (base may be that file).  Run it with cwd=src, then
+    olddefconfig to resolve, then unresolved() to check."""
+    return [os.path.join(src, "scripts", "kconfig", "merge_config.sh"), "-m", "-O", out_dir,
+            base] + list(fragments)
+
+
+def unresolved(want: dict[str, str], config: str) -> list[str]:
+    """The symbols of want (parse_config() of the fragments) that the
+    resolved .config at config does not have as asked, each as
+    "CONFIG_X: asked v, got w" (a symbol the .config lacks is n)."""
+    got = parse_config(config)
+    return [f"{k}: asked {v}, got {got.get(k, 'n')}" for k, v in want.items()
+            if got.get(k, "n") != v]
+
+
 def defined_symbols(src: str, symbols: Iterable[str]) -> set[str]:
     """Those of the CONFIG_ symbols that a Kconfig file of the tree at src
     defines (`config X` or `menuconfig X`)."""
@@ -98,12 +116,9 @@ def configure(src: str, out: str, tools: dict, require_series: bool = True,
         fragments.append(frag)
         want.update(parse_config(frag))
     new = os.path.join(kdir, ".config")
-    run([os.path.join(src, "scripts", "kconfig", "merge_config.sh"), "-m", "-O", kdir,
-         new] + fragments, env=env, cwd=src)
+    run(merge_cmd(src, kdir, new, fragments), env=env, cwd=src)
     run(kbuild.make_cmd(src, kdir, tools, "olddefconfig"), env=env)
-    got = parse_config(new)
-    bad = [f"{k}: asked {v}, got {got.get(k, 'n')}" for k, v in want.items()
-           if got.get(k, "n") != v]
+    bad = unresolved(want, new)
     if bad:
         raise Fail("the config fragment does not resolve as written "
                    "(a dependency is missing or a symbol is misspelt):\n" +

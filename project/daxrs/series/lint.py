@@ -219,22 +219,6 @@ def kunit_module_results(kern: "kbuild.Kernel", src: Source) -> list[Result]:
     return kunit_module_rows(added, kern.src, kern.out)
 
 
-def merge_fragment(config: str, fragment: str) -> dict[str, str]:
-    """Write fragment's symbols over the .config at config (a symbol set
-    to n as "is not set"); {symbol: value} of the fragment."""
-    want = kconfig.parse_config(fragment)
-    keep = []
-    with open(config) as f:
-        for line in f:
-            m = re.match(r"(?:# )?(CONFIG_\w+)[= ]", line)
-            if not (m and m.group(1) in want):
-                keep.append(line)
-    keep += [f"# {k} is not set\n" if v == "n" else f"{k}={v}\n" for k, v in want.items()]
-    with open(config, "w") as f:
-        f.writelines(keep)
-    return want
-
-
 def other_config_build(src_path: str, tools: dict, cfg: OtherConfig,
                        env: dict | None = None) -> tuple[int, str]:
     """Configure and build src_path in out/series-<cfg.name>, with a
@@ -245,19 +229,20 @@ def other_config_build(src_path: str, tools: dict, cfg: OtherConfig,
     clog = os.path.join(out, "config.log")
     env = env or kbuild.build_env()
     arch = f"ARCH={cfg.arch}"
+    config = os.path.join(out, ".config")
     with open(clog, "w") as logf:
-        steps = [[cfg.target]] + ([["olddefconfig"]] if cfg.fragment else [])
-        for i, targets in enumerate(steps):
-            if i == 1:
-                want = merge_fragment(os.path.join(out, ".config"), cfg.fragment)
-            rc = subprocess.run(kbuild.make_cmd(src_path, out, tools, arch, *targets),
-                                env=env, stdout=logf, stderr=subprocess.STDOUT).returncode
+        steps = [kbuild.make_cmd(src_path, out, tools, arch, cfg.target)]
+        if cfg.fragment:
+            # The target's .config with the fragment over it, resolved.
+            steps += [kconfig.merge_cmd(src_path, out, config, [cfg.fragment]),
+                      kbuild.make_cmd(src_path, out, tools, arch, "olddefconfig")]
+        for cmd in steps:
+            rc = subprocess.run(cmd, env=env, cwd=src_path, stdout=logf,
+                                stderr=subprocess.STDOUT).returncode
             if rc != 0:
                 return rc, clog
         if cfg.fragment:
-            got = kconfig.parse_config(os.path.join(out, ".config"))
-            bad = [f"{k}: asked {v}, got {got.get(k, 'n')}" for k, v in want.items()
-                   if got.get(k, "n") != v]
+            bad = kconfig.unresolved(kconfig.parse_config(cfg.fragment), config)
             if bad:
                 logf.write(f"error: {os.path.basename(cfg.fragment)} does not resolve as "
                            "written (a dependency is missing or a symbol is misspelt): " +
