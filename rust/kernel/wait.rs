@@ -273,8 +273,11 @@ impl KeyedWaitQueue {
 /// static OBJECTS: [u64; 2] = [0; 2];
 /// let (a, b) = (WaitKey::new(&OBJECTS[0], 7), WaitKey::new(&OBJECTS[1], 7));
 /// assert_eq!(a, WaitKey::new(&OBJECTS[0], 7));
-/// // A key hashes to the same queue each time.
-/// assert_eq!(WaitTable::slot(&a, 12), WaitTable::slot(&a, 12));
+/// // The queue of a key is the one C code that shares the table picks.
+/// let object = &OBJECTS[0] as *const u64 as usize;
+/// // SAFETY: `hash_long()` only computes.
+/// let c = unsafe { kernel::bindings::hash_long(object ^ 7, 12) };
+/// assert_eq!(WaitTable::slot(&a, 12), c);
 /// assert!(WaitTable::slot(&b, 12) < 1 << 12);
 /// assert_ne!(a, b);
 /// assert_eq!(a.index(), 7);
@@ -315,7 +318,8 @@ impl WaitTable {
     /// Returns the queue that the waiters of `key` wait on.
     #[inline]
     pub fn queue(&self, key: &WaitKey) -> &KeyedWaitQueue {
-        let slot = Self::slot(key, self.bits);
+        // `bits` is in range (type invariant): no need to check it again.
+        let slot = key.hash(self.bits);
         // SAFETY: `slot` is below `2^bits`, the length of the array (type
         // invariant), so the queue is in bounds and valid as
         // `KeyedWaitQueue::from_raw` needs.
