@@ -131,10 +131,20 @@ impl OwnerLocks {
         let lock = unsafe { self.locks.add(slot) };
         // SAFETY: As above.
         unsafe { bindings::spin_lock(lock) };
-        // INVARIANT: The lock of the run of `pages` was just taken.
+        // SAFETY: The page has a `struct page` (type invariant of
+        // `StoragePages`).
+        let first = unsafe { bindings::pfn_to_page(pages.pfn) };
+        // SAFETY: As above; with the owner lock held, the compound head of
+        // the page only changes through the guard.
+        let folio = unsafe { bindings::page_folio(first) };
+        // INVARIANT: The lock of the run of `pages` was just taken, and
+        // nothing has been made or recorded yet.
         OwnerGuard {
             lock,
             pages,
+            first,
+            folio,
+            prepared: false,
             _locks: PhantomData,
         }
     }
@@ -157,20 +167,26 @@ pub enum DaxOwner {
 /// # Invariants
 ///
 /// `lock` is the owner lock of the run of `pages`, held by this guard.
+/// `first` is the first page of `pages`, and `folio` the folio it is part
+/// of: joins and splits of the pages happen under the lock, and the guard
+/// updates `folio` after its own.  `prepared` is true when the folio has
+/// no owner and is of the pages' order, starting at `first`, as
+/// [`OwnerGuard::prepare`] leaves it until an owner is recorded.
 #[must_use = "the owner lock is dropped with the guard"]
 pub struct OwnerGuard<'a> {
     lock: *mut bindings::spinlock_t,
     pages: StoragePages<'a>,
+    first: *mut bindings::page,
+    folio: *mut bindings::folio,
+    prepared: bool,
     _locks: PhantomData<&'a OwnerLocks>,
 }
 
 impl OwnerGuard<'_> {
-    /// The folio the first page is part of.
+    /// The folio the first page is part of, valid and stable while the
+    /// guard is held (type invariant).
     fn folio(&self) -> *mut bindings::folio {
-        // SAFETY: The page has a `struct page` (type invariant of
-        // `StoragePages`), and its compound head only changes under the
-        // owner lock, which is held.
-        unsafe { bindings::page_folio(bindings::pfn_to_page(self.pages.pfn)) }
+        self.folio
     }
 
     /// Returns the owner of the folio the pages are in.
@@ -234,53 +250,52 @@ impl OwnerGuard<'_> {
         let folio =
             unsafe { bindings::zone_device_folio_prepare(self.pages.pfn, self.pages.order) };
         if folio.is_null() {
-            Err(EBUSY)
-        } else {
-            Ok(())
+            // What is left of a larger folio may have been split.
+            // SAFETY: As in `OwnerLocks::lock`.
+            self.folio = unsafe { bindings::page_folio(self.first) };
+            return Err(EBUSY);
         }
+        // INVARIANT: An unowned folio of the pages' order that starts at
+        // `first`.
+        self.folio = folio;
+        self.prepared = true;
+        Ok(())
     }
 
     /// Records `mapping`, the mapping of the DAX entry that the pages are
     /// storage of, as the folio's one owner, at `index` of the file.
     /// `cursor` is into the mapping's `i_pages`, which shows its lock held
-    /// and the mapping that of a DAX file: `EINVAL` otherwise, and for a
-    /// folio that is owned already or does not start at the pages.
+    /// and the mapping that of a DAX file: `EINVAL` otherwise, and unless
+    /// [`OwnerGuard::prepare`] made the folio for a new owner.
     pub fn set_file(
         &mut self,
         mapping: &AddressSpace,
         cursor: &XaCursor<'_>,
         index: usize,
     ) -> Result {
-        if !mapping.holds_cursor(cursor) || !self.is_prepared() {
+        if !self.prepared || !mapping.holds_cursor(cursor) {
             return Err(EINVAL);
         }
         // SAFETY: The folio is valid (see `folio()`), and its owner fields
         // change only under the owner lock, which is held.
         unsafe { bindings::folio_set_dax_owner(self.folio(), mapping.as_raw(), index, 0) };
+        // INVARIANT: The folio is owned now.
+        self.prepared = false;
         Ok(())
     }
 
     /// Records the folio as shared by the files whose entries refer to it,
-    /// one so far.  `EINVAL` for a folio that is owned already or does not
-    /// start at the pages.
+    /// one so far.  `EINVAL` unless [`OwnerGuard::prepare`] made the folio
+    /// for a new owner.
     pub fn set_shared(&mut self) -> Result {
-        if !self.is_prepared() {
+        if !self.prepared {
             return Err(EINVAL);
         }
         // SAFETY: As for `set_file`.
         unsafe { bindings::folio_set_dax_owner(self.folio(), core::ptr::null_mut(), 0, 1) };
+        // INVARIANT: The folio is owned now.
+        self.prepared = false;
         Ok(())
-    }
-
-    /// Whether the folio is unowned and of the order of the pages' entry,
-    /// starting at them, as [`OwnerGuard::prepare`] leaves it.
-    fn is_prepared(&self) -> bool {
-        // SAFETY: The page has a `struct page` (type invariant of
-        // `StoragePages`).
-        let first = unsafe { bindings::pfn_to_page(self.pages.pfn) };
-        self.owner() == DaxOwner::None
-            && self.folio_order() == self.pages.order
-            && self.head_page() == first
     }
 
     /// Counts one more DAX entry that refers to the folio, and makes it
@@ -321,7 +336,11 @@ impl OwnerGuard<'_> {
             // owner lock of its run, which every owner change takes, is
             // held.  It cannot fail for such a folio.
             unsafe { bindings::zone_device_folio_split(folio) };
+            // SAFETY: As in `OwnerLocks::lock`.
+            self.folio = unsafe { bindings::page_folio(self.first) };
         }
+        // INVARIANT: Unowned, but not made for a new owner.
+        self.prepared = false;
     }
 }
 
