@@ -107,6 +107,19 @@ for fs in xfs ext4; do
 	run gup-pin-slow "$fs" gup "$f" slow "$GUP_SIZE" "$ROUNDS"
 	run odirect-read "$fs" odirect "$f" "/dev/${OTHER[$fs]}" "$ODIRECT_SIZE" "$ROUNDS"
 	run truncate "$fs" truncate "$f" pmd "$PMD_SIZE" "$ROUNDS"
+	if [ "$fs" = xfs ]; then
+		# reflink: FICLONE breaks both files' layouts; the clone's
+		# faults find folios the source owns and share them
+		n=$(pmd_events NOPAGE reflink "$f" fault "$PMD_SIZE" 1)
+		want=$(( 2 * $(numfmt --from=iec "$PMD_SIZE") / (2 << 20) ))
+		if [ "$n" = "$want" ]; then
+			check "reflink-fault/$fs maps PMDs" ok "$n NOPAGE PMD faults of $want (source and clone)"
+		else
+			check "reflink-fault/$fs maps PMDs" fail "$n NOPAGE PMD faults, expected $want (source and clone)"
+		fi
+		run reflink-clone "$fs" reflink "$f" clone "$PMD_SIZE" "$ROUNDS"
+		run reflink-read-fault "$fs" reflink "$f" fault "$PMD_SIZE" "$ROUNDS"
+	fi
 
 	if out=$("$BENCH" longterm "$f" 1M 2>&1); then
 		check "longterm-pin/$fs refused" ok "$out"

@@ -31,6 +31,13 @@
  *   daxbench odirect PATH BLOCKDEV SIZE ROUNDS
  *	O_DIRECT read of SIZE from BLOCKDEV into a populated PTE mapping of
  *	PATH (the block layer pins the DAX pages); an operation is 4 KiB
+ *   daxbench reflink PATH clone|fault SIZE ROUNDS
+ *	(xfs) with a PMD mapping of PATH populated, clone: FICLONE of PATH
+ *	into a new file PATH.clone, which breaks the layout of both files;
+ *	an operation is one FICLONE.  fault: after an untimed FICLONE, PMD
+ *	read faults of a mapping of the clone, whose blocks and folios the
+ *	two files share; an operation is one fault.  The clone is removed
+ *	after every round.
  *
  * Files (PATH not a character device) are created SIZE long, with their
  * data written, before the first round.  Errors go to stderr with the
@@ -39,6 +46,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,8 +96,9 @@ static void usage(void)
 		"       %s gup PATH fast|slow SIZE ROUNDS\n"
 		"       %s longterm PATH SIZE\n"
 		"       %s odirect PATH BLOCKDEV SIZE ROUNDS\n"
+		"       %s reflink PATH clone|fault SIZE ROUNDS\n"
 		"SIZE: bytes, with an optional K, M or G suffix\n",
-		prog, prog, prog, prog, prog, prog);
+		prog, prog, prog, prog, prog, prog, prog);
 	exit(2);
 }
 
@@ -482,6 +491,71 @@ static int bench_odirect(int argc, char **argv)
 	return 0;
 }
 
+static int bench_reflink(int argc, char **argv)
+{
+	const char *path;
+	char clone[4096];
+	unsigned long size;
+	int rounds, fault, fd, dev, r;
+	char *src;
+
+	if (argc != 6)
+		usage();
+	path = argv[2];
+	if (strcmp(argv[3], "clone") && strcmp(argv[3], "fault"))
+		usage();
+	fault = !strcmp(argv[3], "fault");
+	size = parse_size(argv[4]);
+	rounds = parse_rounds(argv[5]);
+	if (size % PMD) {
+		fprintf(stderr, "%s: SIZE must be a multiple of 2 MiB\n", prog);
+		return 2;
+	}
+	if (snprintf(clone, sizeof(clone), "%s.clone", path) >= (int)sizeof(clone)) {
+		fprintf(stderr, "%s: path too long: %s\n", prog, path);
+		return 2;
+	}
+	fd = open_target(path, size, &dev);
+	if (dev) {
+		fprintf(stderr, "%s: reflink needs a file, %s is a device\n", prog, path);
+		return 2;
+	}
+	/* the source's own mapping, for the life of the run, outside map_at()'s window */
+	src = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+	if (src == MAP_FAILED)
+		die("mmap", path);
+	for (r = 0; r < rounds; r++) {
+		int cfd;
+		uint64_t t0;
+
+		/* each FICLONE unmaps the source: map it again, untimed */
+		touch(src, size, PMD, 0);
+		cfd = open(clone, O_RDWR | O_CREAT | O_TRUNC, 0644);
+		if (cfd < 0)
+			die("open", clone);
+		t0 = now_ns();
+		if (ioctl(cfd, FICLONE, fd))
+			die("FICLONE into", clone);
+		if (!fault) {
+			report(now_ns() - t0, 1);
+		} else {
+			char *p = map_at(cfd, clone, size, PMD);
+
+			t0 = now_ns();
+			touch(p, size, PMD, 0);
+			report(now_ns() - t0, size / PMD);
+			if (munmap(p, size))
+				die("munmap", clone);
+		}
+		close(cfd);
+		if (unlink(clone))
+			die("unlink", clone);
+	}
+	munmap(src, size);
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -498,6 +572,8 @@ int main(int argc, char **argv)
 		return bench_longterm(argc, argv);
 	if (!strcmp(argv[1], "odirect"))
 		return bench_odirect(argc, argv);
+	if (!strcmp(argv[1], "reflink"))
+		return bench_reflink(argc, argv);
 	usage();
 	return 2;
 }
