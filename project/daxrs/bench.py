@@ -17,13 +17,17 @@ difference between boots counts as noise, not as signal.  Naming the
 reference twice (base,base,...) measures the noise floor in the same run.
 """
 
+import bisect
 import dataclasses
 import datetime
+import hashlib
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
+import tempfile
 
 from daxrs import settings
 from daxrs.proc import Fail, fmt_secs, now, read_text, say
@@ -223,10 +227,166 @@ def chart(insts: list[Instance], cases: list[dict], png: str) -> str | None:
     return None
 
 
+# The cases bench.sh runs, for --cases.
+CASES = ("pte-read-fault", "pte-write-fault", "pmd-read-fault", "pmd-write-fault",
+         "munmap-pte", "munmap-pmd", "gup-pin-fast", "gup-pin-slow", "odirect-read",
+         "truncate", "reflink-clone", "reflink-read-fault", "devdax-pmd-fault",
+         "devdax-pud-fault")
+
+
+# Where cases run, for --cases CASE/WHERE.
+WHERES = ("xfs", "ext4", "devdax", "tmpfs")
+
+
+def case_list(spec: str) -> list[str]:
+    """--cases "a,b/xfs" -> [a, b/xfs]: each a case of CASES, or one on a
+    WHERE of WHERES; empty for all."""
+    names = [c.strip() for c in spec.split(",") if c.strip()]
+    bad = [c for c in names
+           if c.split("/")[0] not in CASES or c.count("/") > 1
+           or ("/" in c and c.split("/")[1] not in WHERES)]
+    if bad:
+        raise Fail(f"--cases: {', '.join(bad)}: name cases of {', '.join(CASES)}, "
+                   f"each alone or as CASE/WHERE with WHERE one of {', '.join(WHERES)}")
+    return names
+
+
+def build_plugin() -> str:
+    """project/qemu/insnprof.c compiled into $DAXRS_CACHE/bin (when its
+    source changed); the shared object's path."""
+    src = os.path.join(settings.PROJECT, "qemu", "insnprof.c")
+    dst = os.path.join(settings.CACHE, "bin", "insnprof.so")
+    stamp = dst + ".sha256"
+    with open(src, "rb") as f:
+        want = hashlib.sha256(f.read()).hexdigest() + "\n"
+    if os.path.exists(dst) and read_text(stamp, "") == want:
+        return dst
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    p = subprocess.run(["gcc", "-O2", "-Wall", "-shared", "-fPIC", "-fvisibility=hidden",
+                        "-o", dst, src], capture_output=True, text=True)
+    if p.returncode != 0:
+        raise Fail(f"--profile: building {src} failed (is gcc installed?): "
+                   f"{p.stderr.strip()[-300:]}")
+    with open(stamp, "w") as f:
+        f.write(want)
+    return dst
+
+
+def symbols(system_map: str) -> tuple[list[int], list[str]]:
+    """The text symbols of a System.map, by address: (addresses, names)."""
+    rows = []
+    for line in read_text(system_map, "").splitlines():
+        f = line.split()
+        if len(f) == 3 and f[1] in "tTwW":
+            rows.append((int(f[0], 16), f[2]))
+    rows.sort()
+    return [a for a, _ in rows], [n for _, n in rows]
+
+
+def demangle(names: list[str]) -> list[str]:
+    """Rust (v0) and C++ names readable (c++filt); as they are without it."""
+    try:
+        p = subprocess.run(["c++filt"], input="\n".join(names), capture_output=True,
+                           text=True)
+    except OSError:
+        return names
+    out = p.stdout.splitlines()
+    return out if p.returncode == 0 and len(out) == len(names) else names
+
+
+def attribute(counts: str, system_map: str) -> dict[str, int]:
+    """insnprof's "ADDRESS COUNT" lines summed per kernel symbol."""
+    addrs, names = symbols(system_map)
+    per: dict[str, int] = {}
+    for line in read_text(counts, "").splitlines():
+        f = line.split()
+        if len(f) != 2:
+            continue
+        try:
+            a, n = int(f[0], 16), int(f[1])
+        except ValueError:
+            continue
+        i = bisect.bisect_right(addrs, a) - 1
+        name = names[i] if i >= 0 else "(before the kernel text)"
+        per[name] = per.get(name, 0) + n
+    return per
+
+
+def profile_table(insts: list[Instance], profiles: dict[str, dict[str, float]],
+                  top: int = 60) -> str:
+    """Markdown: instructions per operation by symbol, each instance beside
+    the reference, the symbols whose difference is largest first."""
+    ref = insts[0].label
+    labels = [i.label for i in insts if i.label in profiles]
+    syms = set().union(*(profiles[lab] for lab in labels)) if labels else set()
+    base = profiles.get(ref, {})
+
+    def weight(sym):
+        vals = [profiles[lab].get(sym, 0.0) for lab in labels]
+        return max(abs(v - base.get(sym, 0.0)) for v in vals) + 1e-3 * max(vals)
+    order = sorted(syms, key=weight, reverse=True)[:top]
+    readable = dict(zip(order, demangle(order)))
+    head = ["symbol"] + [f"{lab} (instr/op)" for lab in labels]
+    head += [f"{lab} - {ref}" for lab in labels if lab != ref]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for sym in order:
+        cells = [readable[sym].replace("|", "\\|")]
+        cells += [f"{profiles[lab].get(sym, 0.0):,.1f}" for lab in labels]
+        cells += [f"{profiles[lab].get(sym, 0.0) - base.get(sym, 0.0):+,.1f}"
+                  for lab in labels if lab != ref]
+        lines.append("| " + " | ".join(cells) + " |")
+    totals = ["**all**"] + [f"{sum(profiles[lab].values()):,.0f}" for lab in labels]
+    totals += [f"{sum(profiles[lab].values()) - sum(base.values()):+,.0f}"
+               for lab in labels if lab != ref]
+    lines.append("| " + " | ".join(totals) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def profiles_of(insts: list[Instance], kernels: dict, outcomes: list[Outcome],
+                res: str) -> str:
+    """Per instance, the instructions of every kernel symbol in its boots
+    (insnprof.txt), over the operations of their rounds; writes
+    profile-<label>.tsv and profile.md into res and returns the table."""
+    profiles: dict[str, dict[str, float]] = {}
+    for inst in insts:
+        system_map = os.path.join(kernels[inst.variant].out, "System.map")
+        total: dict[str, int] = {}
+        ops = 0
+        for o in outcomes:
+            counts = os.path.join(o.res, "insnprof.txt")
+            if o.label != inst.label or not o.rounds or not os.path.exists(counts):
+                continue
+            for sym, n in attribute(counts, system_map).items():
+                total[sym] = total.get(sym, 0) + n
+            ops += sum(r[4] for r in o.rounds)
+        if not ops:
+            continue
+        profiles[inst.label] = {sym: n / ops for sym, n in total.items()}
+        with open(os.path.join(res, f"profile-{inst.label}.tsv"), "w") as f:
+            for sym, v in sorted(profiles[inst.label].items(), key=lambda kv: -kv[1]):
+                f.write(f"{sym}\t{v:.2f}\n")
+    md = profile_table(insts, profiles)
+    with open(os.path.join(res, "profile.md"), "w") as f:
+        f.write(md)
+    return md
+
+
 def run_boot(kern, inst: Instance, boot_no: int, rounds: int, bindir: str,
-             timeout: int) -> Outcome:
+             timeout: int, cases: list[str] | None = None,
+             plugin: str | None = None) -> Outcome:
+    machine, counts = MACHINE, None
+    if plugin:
+        fd, counts = tempfile.mkstemp(prefix="insnprof-", dir=settings.RESULTS)
+        os.close(fd)
+        machine = dataclasses.replace(MACHINE, qemu=f"{MACHINE.qemu} -plugin {plugin},"
+                                      f"out={counts}")
+    env = {"BENCH_ROUNDS": str(rounds)}
+    if cases:
+        env["BENCH_CASES"] = " ".join(cases)
     b = vm.boot(kern, "bench", PMEM, timeout, f"benchmark, boot {boot_no}", bindir,
-                machine=MACHINE, env_extra={"BENCH_ROUNDS": str(rounds)})
+                machine=machine, env_extra=env)
+    if counts:
+        shutil.move(counts, os.path.join(b.res, "insnprof.txt"))
     text = read_text(os.path.join(b.res, "bench.tsv"), "")
     rs, cs = parse(text)
     problem = ""
@@ -247,6 +407,7 @@ def cmd_bench(args):
 
     t0 = now()
     insts = instances(args.variants)
+    cases = case_list(args.cases)
     if args.rounds < 3 or args.boots < 1:
         raise Fail("--rounds must be at least 3 and --boots at least 1")
     tools = ensure_host()
@@ -255,6 +416,7 @@ def cmd_bench(args):
         tree, flavour = BENCH_KERNELS[v]
         kernels[v] = build(source_tree(tree), tools, flavour=flavour)
     bindir = build_helpers()
+    plugin = build_plugin() if args.profile else None
     timeout = int(os.environ.get("DAXRS_BOOT_TIMEOUT", "") or 2400)
     outcomes = []
     total = args.boots * len(insts)
@@ -263,7 +425,7 @@ def cmd_bench(args):
             say(f"bench: {inst.label}, boot {b} of {args.boots} "
                 f"({len(outcomes) + 1}/{total})")
             outcomes.append(run_boot(kernels[inst.variant], inst, b, args.rounds, bindir,
-                                     timeout))
+                                     timeout, cases, plugin))
     cases = summarise(insts, outcomes)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     res = os.path.join(settings.RESULTS, f"{stamp}-bench")
@@ -291,6 +453,9 @@ def cmd_bench(args):
         json.dump(meta, f, indent=1)
     with open(os.path.join(res, "bench.md"), "w") as f:
         f.write(md)
+    prof_md = None
+    if plugin:
+        prof_md = profiles_of(insts, kernels, outcomes, res)
     latest = os.path.join(settings.RESULTS, "latest-bench")
     if os.path.islink(latest):
         os.unlink(latest)
@@ -306,6 +471,11 @@ def cmd_bench(args):
         print(f"  {lab} boot {b}: {p}")
     for m in missing:
         print(f"  no figures: {m}")
+    if prof_md is not None:
+        print("\ninstructions per operation by kernel symbol (the whole boot's, over "
+              "the operations of its rounds; largest differences first):\n")
+        print(prof_md)
+        print(f"profile: {os.path.join(res, 'profile.md')}")
     print(f"chart: {png}" if why is None else f"no chart: {why}")
     print(f"results: {res} (bench.json, bench.md)")
     print(f"(total time {fmt_secs(now() - t0)})")

@@ -130,6 +130,17 @@ def parser():
                     "series (its default, Rust selection) or series-c (its C selection); "
                     "e.g. series-c,series-c,series compares Rust with C "
                     "(default: base,base,series)")
+    bn.add_argument("--cases", default="", metavar="CASE[,CASE...]",
+                    help="run only these cases (e.g. pte-read-fault, or pte-read-fault/xfs "
+                    "for one file system), without the "
+                    "checks that the cases measure what they say (default: every case "
+                    "and check)")
+    bn.add_argument("--profile", action="store_true",
+                    help="count every kernel instruction the guest runs (a QEMU "
+                    "plugin, project/qemu/insnprof.c) and attribute them to the "
+                    "kernel's symbols per operation of the rounds: profile.md, "
+                    "profile-<variant>.tsv.  Counts the whole boot: use it with "
+                    "--cases")
     bn.add_argument("--rounds", type=int, default=9,
                     help="rounds of each case per boot (default 9)")
     bn.add_argument("--boots", type=int, default=2,

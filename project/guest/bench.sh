@@ -11,13 +11,17 @@
 #   check  NAME  ok|fail  DETAIL
 #
 # WHERE is xfs or ext4 (dax=always on an fsdax namespace), devdax, or
-# tmpfs.  BENCH_ROUNDS (guest.env) rounds per case, default 9.  Exit 0
+# tmpfs.  BENCH_ROUNDS (guest.env) rounds per case, default 9.
+# BENCH_CASES (guest.env), if set, names the only cases to run (CASE or
+# CASE/WHERE), separated by spaces, and leaves out the checks (`daxrs
+# bench --cases`).  Exit 0
 # when every case ran and every check held, else 1.
 set -u
 # shellcheck source-path=SCRIPTDIR
 . "$GUEST/lib.sh"
 
 ROUNDS=${BENCH_ROUNDS:-9}
+CASES=${BENCH_CASES:-}
 case $ROUNDS in ""|*[!0-9]*) echo "BENCH_ROUNDS='$ROUNDS' is not a number" >&2; exit 1 ;; esac
 BENCH=$BINDIR/daxbench
 status=0
@@ -31,10 +35,16 @@ check() { # NAME ok|fail DETAIL
 	[ "$2" = ok ] || status=1
 }
 
-# run CASE WHERE daxbench-args...: the rounds, or a failed check saying why
+# whether to run the checks: not when BENCH_CASES picks cases
+checks() { [ -z "$CASES" ]; }
+
+# run CASE WHERE daxbench-args...: the rounds, or a failed check saying why;
+# nothing for a case BENCH_CASES names neither as CASE nor as CASE/WHERE
 run() {
 	local name=$1 where=$2 out err n=0 ns ops
 	shift 2
+	[ -z "$CASES" ] || [[ " $CASES " == *" $name "* ]] ||
+		[[ " $CASES " == *" $name/$where "* ]] || return 0
 	progress "bench: $name on $where"
 	err=$(mktemp)
 	if ! out=$("$BENCH" "$@" 2>"$err"); then
@@ -81,20 +91,22 @@ for fs in xfs ext4; do
 	fi
 	f=$dir/data
 
-	# the fault cases measure the fault size they are named after
-	n=$(pmd_events NOPAGE fault "$f" read pmd "$PMD_SIZE" 1)
-	want=$(( $(numfmt --from=iec "$PMD_SIZE") / (2 << 20) ))
-	if [ "$n" = "$want" ]; then
-		check "pmd-fault/$fs maps PMDs" ok "$n NOPAGE PMD faults of $want"
-	else
-		check "pmd-fault/$fs maps PMDs" fail "$n NOPAGE PMD faults, expected $want"
-	fi
-	# (a PMD fault is tried once per 2 MiB and falls back: FALLBACK events)
-	n=$(pmd_events NOPAGE fault "$f" read pte "$PTE_SIZE" 1)
-	if [ "$n" = 0 ]; then
-		check "pte-fault/$fs maps no PMD" ok "no PMD mapped"
-	else
-		check "pte-fault/$fs maps no PMD" fail "$n PMDs mapped on the misaligned mapping"
+	if checks; then
+		# the fault cases measure the fault size they are named after
+		n=$(pmd_events NOPAGE fault "$f" read pmd "$PMD_SIZE" 1)
+		want=$(( $(numfmt --from=iec "$PMD_SIZE") / (2 << 20) ))
+		if [ "$n" = "$want" ]; then
+			check "pmd-fault/$fs maps PMDs" ok "$n NOPAGE PMD faults of $want"
+		else
+			check "pmd-fault/$fs maps PMDs" fail "$n NOPAGE PMD faults, expected $want"
+		fi
+		# (a PMD fault is tried once per 2 MiB and falls back: FALLBACK events)
+		n=$(pmd_events NOPAGE fault "$f" read pte "$PTE_SIZE" 1)
+		if [ "$n" = 0 ]; then
+			check "pte-fault/$fs maps no PMD" ok "no PMD mapped"
+		else
+			check "pte-fault/$fs maps no PMD" fail "$n PMDs mapped on the misaligned mapping"
+		fi
 	fi
 
 	run pte-read-fault "$fs" fault "$f" read pte "$PTE_SIZE" "$ROUNDS"
@@ -110,18 +122,22 @@ for fs in xfs ext4; do
 	if [ "$fs" = xfs ]; then
 		# reflink: FICLONE breaks both files' layouts; the clone's
 		# faults find folios the source owns and share them
-		n=$(pmd_events NOPAGE reflink "$f" fault "$PMD_SIZE" 1)
-		want=$(( 2 * $(numfmt --from=iec "$PMD_SIZE") / (2 << 20) ))
-		if [ "$n" = "$want" ]; then
-			check "reflink-fault/$fs maps PMDs" ok "$n NOPAGE PMD faults of $want (source and clone)"
-		else
-			check "reflink-fault/$fs maps PMDs" fail "$n NOPAGE PMD faults, expected $want (source and clone)"
+		if checks; then
+			n=$(pmd_events NOPAGE reflink "$f" fault "$PMD_SIZE" 1)
+			want=$(( 2 * $(numfmt --from=iec "$PMD_SIZE") / (2 << 20) ))
+			if [ "$n" = "$want" ]; then
+				check "reflink-fault/$fs maps PMDs" ok "$n NOPAGE PMD faults of $want (source and clone)"
+			else
+				check "reflink-fault/$fs maps PMDs" fail "$n NOPAGE PMD faults, expected $want (source and clone)"
+			fi
 		fi
 		run reflink-clone "$fs" reflink "$f" clone "$PMD_SIZE" "$ROUNDS"
 		run reflink-read-fault "$fs" reflink "$f" fault "$PMD_SIZE" "$ROUNDS"
 	fi
 
-	if out=$("$BENCH" longterm "$f" 1M 2>&1); then
+	if ! checks; then
+		:
+	elif out=$("$BENCH" longterm "$f" 1M 2>&1); then
 		check "longterm-pin/$fs refused" ok "$out"
 	else
 		check "longterm-pin/$fs refused" fail "FOLL_LONGTERM on FS DAX: $out"
@@ -136,7 +152,7 @@ pud=$(cat "/sys/bus/dax/devices/$DAXPUD/size" 2>/dev/null || echo 0)
 pud=$((pud / (1 << 30)))
 if [ "$pud" -ge 1 ]; then
 	run devdax-pud-fault devdax fault "/dev/$DAXPUD" write pud "${pud}G" "$ROUNDS"
-else
+elif checks; then
 	check "devdax-pud-fault/devdax" fail "/dev/$DAXPUD has less than 1 GiB"
 fi
 
@@ -145,7 +161,9 @@ mkdir -p "$MNT/bench-tmpfs"
 mount -t tmpfs -o size=64M tmpfs "$MNT/bench-tmpfs"
 run pte-read-fault tmpfs fault "$MNT/bench-tmpfs/data" read pte "$PTE_SIZE" "$ROUNDS"
 # the longterm check can fail: tmpfs pages are pinnable
-if out=$("$BENCH" longterm "$MNT/bench-tmpfs/data" 1M 2>&1); then
+if ! checks; then
+	:
+elif out=$("$BENCH" longterm "$MNT/bench-tmpfs/data" 1M 2>&1); then
 	check "longterm-pin/tmpfs pins (control)" fail "$out"
 else
 	check "longterm-pin/tmpfs pins (control)" ok "$out"

@@ -119,5 +119,59 @@ class TestSummary(unittest.TestCase):
                 self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
 
 
+class TestCases(unittest.TestCase):
+    def test_case_list(self):
+        self.assertEqual(bench.case_list(""), [])
+        self.assertEqual(bench.case_list("pte-read-fault, truncate/ext4"),
+                         ["pte-read-fault", "truncate/ext4"])
+        for bad in ("pte-fault", "pte-read-fault/zfs", "truncate/xfs/x"):
+            with self.assertRaises(Fail):
+                bench.case_list(bad)
+
+    def test_the_cases_are_those_the_guest_runs(self):
+        with open(os.path.join(bench.settings.GUEST_DIR, "bench.sh")) as f:
+            ran = {line.split()[1] for line in f if line.strip().startswith("run ")}
+        self.assertEqual(ran, set(bench.CASES))
+
+
+SYSTEM_MAP = """\
+ffffffff81000000 T _text
+ffffffff81001000 t grab_mapping_entry
+ffffffff81001100 D some_data
+ffffffff81001200 T _RNvNtCs1234_6dax_rs5fault6insert
+"""
+
+COUNTS = """\
+ffffffff81001004 10
+ffffffff81001010 10
+ffffffff81001210 7
+ffffffff81000010 1
+not a line
+"""
+
+
+class TestProfile(unittest.TestCase):
+    def test_attribute(self):
+        with tempfile.TemporaryDirectory() as d:
+            m, c = os.path.join(d, "System.map"), os.path.join(d, "counts")
+            with open(m, "w") as f:
+                f.write(SYSTEM_MAP)
+            with open(c, "w") as f:
+                f.write(COUNTS)
+            got = bench.attribute(c, m)
+        # data symbols do not end a function: 0x...1210 is past the data
+        self.assertEqual(got, {"grab_mapping_entry": 20,
+                               "_RNvNtCs1234_6dax_rs5fault6insert": 7, "_text": 1})
+
+    def test_table_puts_the_largest_difference_first(self):
+        insts = bench.instances("series-c,series")
+        md = bench.profile_table(insts, {
+            "series-c": {"a": 100.0, "b": 50.0},
+            "series": {"a": 101.0, "b": 70.0, "c": 5.0}})
+        rows = md.splitlines()
+        self.assertTrue(rows[2].startswith("| b | 50.0 | 70.0 | +20.0 |"), rows[2])
+        self.assertIn("| **all** | 150 | 176 | +26 |", md)
+
+
 if __name__ == "__main__":
     unittest.main()
