@@ -92,7 +92,9 @@ echo "devices: PMEM0=$PMEM0 PMEM1=$PMEM1 DAXDEV=$DAXDEV DAXPUD=$DAXPUD OURBUS=$O
 if [ "$MODE" = bench ]; then
 	# the benchmark's figures in $RES/bench.tsv (bench.sh); no time limit
 	# of its own, the host's for the whole guest holds
-	bash "$GUEST/bench.sh" > "$RES/bench.tsv" 2> "$RES/bench.err" < /dev/null
+	# (guest.env's BENCH_* settings are not exported: pass them on)
+	BENCH_ROUNDS=${BENCH_ROUNDS:-} BENCH_CASES=${BENCH_CASES:-} \
+		bash "$GUEST/bench.sh" > "$RES/bench.tsv" 2> "$RES/bench.err" < /dev/null
 	rc=$?
 	progress "done"
 	finish "$rc"

@@ -4,6 +4,7 @@ the table, on made-up figures."""
 
 import os
 import random
+import re
 import shutil
 import tempfile
 import unittest
@@ -127,6 +128,17 @@ class TestCases(unittest.TestCase):
         for bad in ("pte-fault", "pte-read-fault/zfs", "truncate/xfs/x"):
             with self.assertRaises(Fail):
                 bench.case_list(bad)
+
+    def test_the_runner_passes_every_bench_setting_on(self):
+        # guest.env is sourced by run.sh, not exported: bench.sh sees only
+        # the BENCH_* settings run.sh hands to it
+        with open(os.path.join(bench.settings.GUEST_DIR, "bench.sh")) as f:
+            read = set(re.findall(r"\$\{?(BENCH_[A-Z_]+)", f.read()))
+        with open(os.path.join(bench.settings.GUEST_DIR, "run.sh")) as f:
+            runner = f.read()
+        passed = set(re.findall(r"(BENCH_[A-Z_]+)=\$\{\1:-\}", runner))
+        self.assertEqual(read, {"BENCH_ROUNDS", "BENCH_CASES"})
+        self.assertEqual(passed, read)
 
     def test_the_cases_are_those_the_guest_runs(self):
         with open(os.path.join(bench.settings.GUEST_DIR, "bench.sh")) as f:
