@@ -20,7 +20,6 @@ reference twice (base,base,...) measures the noise floor in the same run.
 import bisect
 import dataclasses
 import datetime
-import hashlib
 import json
 import os
 import random
@@ -252,24 +251,13 @@ def case_list(spec: str) -> list[str]:
 
 
 def build_plugin() -> str:
-    """project/qemu/insnprof.c compiled into $DAXRS_CACHE/bin (when its
-    source changed); the shared object's path."""
-    src = os.path.join(settings.PROJECT, "qemu", "insnprof.c")
-    dst = os.path.join(settings.CACHE, "bin", "insnprof.so")
-    stamp = dst + ".sha256"
-    with open(src, "rb") as f:
-        want = hashlib.sha256(f.read()).hexdigest() + "\n"
-    if os.path.exists(dst) and read_text(stamp, "") == want:
-        return dst
-    os.makedirs(os.path.dirname(dst), exist_ok=True)
-    p = subprocess.run(["gcc", "-O2", "-Wall", "-shared", "-fPIC", "-fvisibility=hidden",
-                        "-o", dst, src], capture_output=True, text=True)
-    if p.returncode != 0:
-        raise Fail(f"--profile: building {src} failed (is gcc installed?): "
-                   f"{p.stderr.strip()[-300:]}")
-    with open(stamp, "w") as f:
-        f.write(want)
-    return dst
+    """project/qemu/insnprof.c built into $DAXRS_CACHE/bin (when its source
+    changed); the shared object's path."""
+    from daxrs.kernel.testmods import compile_stamped
+
+    return compile_stamped(os.path.join(settings.PROJECT, "qemu", "insnprof.c"),
+                           os.path.join(settings.CACHE, "bin", "insnprof.so"),
+                           ["-O2", "-Wall", "-shared", "-fPIC", "-fvisibility=hidden"])
 
 
 def symbols(system_map: str) -> tuple[list[int], list[str]]:

@@ -138,22 +138,28 @@ HELPERS = ("daxprobe", "daxbench")
 HELPER_CFLAGS = ["-O2", "-Wall", "-Werror"]
 
 
+def compile_stamped(srcf: str, dst: str, cflags: list[str]) -> str:
+    """gcc cflags -o dst srcf, unless dst exists and the stamp next to it
+    records this source's SHA-256 and these flags; dst."""
+    stamp = dst + ".sha256"
+    want = f"{sha256(srcf)} {' '.join(cflags)}\n"
+    if os.path.exists(dst) and read_text(stamp, "") == want:
+        return dst
+    if os.path.exists(stamp):
+        os.unlink(stamp)
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    run(["gcc", *cflags, "-o", dst, srcf])
+    with open(stamp, "w") as f:
+        f.write(want)
+    return dst
+
+
 def build_helpers() -> str:
     """User-space helpers the guest runs (project/guest/<name>.c), compiled
     on the host into $DAXRS_CACHE/bin; the directory.  A helper is rebuilt
     when its source's SHA-256 differs from the stamp next to the binary."""
     bindir = os.path.join(settings.CACHE, "bin")
-    os.makedirs(bindir, exist_ok=True)
     for name in HELPERS:
-        srcf = os.path.join(settings.GUEST_DIR, name + ".c")
-        dst = os.path.join(bindir, name)
-        stamp = dst + ".sha256"
-        want = f"{sha256(srcf)} {' '.join(HELPER_CFLAGS)}\n"
-        if os.path.exists(dst) and read_text(stamp, "") == want:
-            continue
-        if os.path.exists(stamp):
-            os.unlink(stamp)
-        run(["gcc", *HELPER_CFLAGS, "-o", dst, srcf])
-        with open(stamp, "w") as f:
-            f.write(want)
+        compile_stamped(os.path.join(settings.GUEST_DIR, name + ".c"),
+                        os.path.join(bindir, name), HELPER_CFLAGS)
     return bindir
