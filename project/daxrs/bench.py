@@ -229,7 +229,8 @@ def chart(insts: list[Instance], cases: list[dict], png: str) -> str | None:
 # The cases bench.sh runs, for --cases.
 CASES = ("pte-read-fault", "pte-write-fault", "pmd-read-fault", "pmd-write-fault",
          "munmap-pte", "munmap-pmd", "gup-pin-fast", "gup-pin-slow", "odirect-read",
-         "truncate", "reflink-clone", "reflink-read-fault", "devdax-pmd-fault",
+         "truncate", "rw-read-4k", "rw-write-4k", "rw-read-1m", "rw-write-1m",
+         "hole-read-fault", "reflink-clone", "reflink-read-fault", "devdax-pmd-fault",
          "devdax-pud-fault")
 
 

@@ -120,7 +120,8 @@ def parser():
              "shift=0,sleep=off (1 ns of guest time = 1 instruction) and run "
              "project/guest/daxbench over the cases (PTE/PMD read and write faults on xfs "
              "and ext4 dax=always, device-DAX PMD and PUD faults, munmap, gup_test pin "
-             "and unpin, O_DIRECT into a DAX buffer, truncate, a tmpfs reference).  "
+             "and unpin, O_DIRECT into a DAX buffer, truncate, read(2)/write(2) of 4 KiB "
+             "and 1 MiB, read faults over holes, a tmpfs reference).  "
              "Prints per case the medians, spreads and the ratio to the first variant "
              "with a 95 % bootstrap interval; writes bench.json, bench.md and bench.png "
              "to $DAXRS_CACHE/results/<date>-bench.")

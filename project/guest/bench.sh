@@ -29,6 +29,8 @@ TRACE=/sys/kernel/tracing
 
 # sizes: enough operations per round that a round is mostly the operation
 PTE_SIZE=4M PMD_SIZE=64M DEVDAX_SIZE=128M GUP_SIZE=4M ODIRECT_SIZE=1M
+# read(2)/write(2): 2048 calls of 4 KiB or 8 of 1 MiB; hole faults: 1024
+RW_SIZE=8M HOLE_SIZE=$PTE_SIZE
 
 check() { # NAME ok|fail DETAIL
 	printf 'check\t%s\t%s\t%s\n' "$1" "$2" "$3"
@@ -119,6 +121,13 @@ for fs in xfs ext4; do
 	run gup-pin-slow "$fs" gup "$f" slow "$GUP_SIZE" "$ROUNDS"
 	run odirect-read "$fs" odirect "$f" "/dev/${OTHER[$fs]}" "$ODIRECT_SIZE" "$ROUNDS"
 	run truncate "$fs" truncate "$f" pmd "$PMD_SIZE" "$ROUNDS"
+	# read(2)/write(2) of a written file (dax_iomap_rw), and read faults
+	# over holes (the zero page; daxbench fails if a block appears)
+	run rw-read-4k "$fs" rw "$f" read "$RW_SIZE" 4K "$ROUNDS"
+	run rw-write-4k "$fs" rw "$f" write "$RW_SIZE" 4K "$ROUNDS"
+	run rw-read-1m "$fs" rw "$f" read "$RW_SIZE" 1M "$ROUNDS"
+	run rw-write-1m "$fs" rw "$f" write "$RW_SIZE" 1M "$ROUNDS"
+	run hole-read-fault "$fs" holefault "$dir/hole" pte "$HOLE_SIZE" "$ROUNDS"
 	if [ "$fs" = xfs ]; then
 		# reflink: FICLONE breaks both files' layouts; the clone's
 		# faults find folios the source owns and share them
@@ -142,7 +151,7 @@ for fs in xfs ext4; do
 	else
 		check "longterm-pin/$fs refused" fail "FOLL_LONGTERM on FS DAX: $out"
 	fi
-	rm -f "$f"
+	rm -f "$f" "$dir/hole"
 	umount "$dir"
 done
 

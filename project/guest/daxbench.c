@@ -38,9 +38,23 @@
  *	read faults of a mapping of the clone, whose blocks and folios the
  *	two files share; an operation is one fault.  The clone is removed
  *	after every round.
+ *   daxbench rw PATH read|write SIZE IOSIZE ROUNDS
+ *	read(2)/write(2) I/O on a written file of SIZE (on DAX: the kernel's
+ *	dax_iomap_rw): pread() of the whole file, or pwrite() over all of
+ *	it, IOSIZE at a time from offset 0; an operation is one call of
+ *	IOSIZE bytes.  The user buffer is allocated and written once, before
+ *	the first round, so no round takes a fault on it.
+ *   daxbench holefault PATH pte|pmd SIZE ROUNDS
+ *	read faults over holes: before every round PATH is truncated to 0
+ *	and then to SIZE, a file without blocks (a fresh, empty mapping:
+ *	truncation also drops the zero entries the last round's faults
+ *	stored); then a mapping of it, placed as for `fault`, is read once
+ *	per 4 KiB (pte) or 2 MiB (pmd); an operation is one fault.  The file
+ *	must have no blocks before the round and after it (a read fault over
+ *	a hole allocates nothing; on DAX it maps the zero page).
  *
  * Files (PATH not a character device) are created SIZE long, with their
- * data written, before the first round.  Errors go to stderr with the
+ * data written, before the first round (holefault: without data).  Errors go to stderr with the
  * failing step; the exit status is then 1 (2 for bad usage).
  */
 #define _GNU_SOURCE
@@ -97,8 +111,10 @@ static void usage(void)
 		"       %s longterm PATH SIZE\n"
 		"       %s odirect PATH BLOCKDEV SIZE ROUNDS\n"
 		"       %s reflink PATH clone|fault SIZE ROUNDS\n"
-		"SIZE: bytes, with an optional K, M or G suffix\n",
-		prog, prog, prog, prog, prog, prog, prog);
+		"       %s rw PATH read|write SIZE IOSIZE ROUNDS\n"
+		"       %s holefault PATH pte|pmd SIZE ROUNDS\n"
+		"SIZE, IOSIZE: bytes, with an optional K, M or G suffix\n",
+		prog, prog, prog, prog, prog, prog, prog, prog, prog);
 	exit(2);
 }
 
@@ -556,6 +572,125 @@ static int bench_reflink(int argc, char **argv)
 	return 0;
 }
 
+static int bench_rw(int argc, char **argv)
+{
+	const char *path;
+	unsigned long size, iosize, off;
+	int rounds, write, fd, dev, r;
+	char *buf;
+
+	if (argc != 7)
+		usage();
+	path = argv[2];
+	if (strcmp(argv[3], "read") && strcmp(argv[3], "write"))
+		usage();
+	write = !strcmp(argv[3], "write");
+	size = parse_size(argv[4]);
+	iosize = parse_size(argv[5]);
+	rounds = parse_rounds(argv[6]);
+	if (size % iosize) {
+		fprintf(stderr, "%s: SIZE must be a multiple of IOSIZE\n", prog);
+		return 2;
+	}
+	if (is_chardev(path)) {
+		fprintf(stderr, "%s: rw needs a file, %s is a device\n", prog, path);
+		return 2;
+	}
+	/* the buffer, faulted in (written) before any round */
+	buf = mmap(NULL, iosize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED)
+		die("mmap of a buffer for", path);
+	memset(buf, 0xa5, iosize);
+	fd = open_target(path, size, &dev);
+	for (r = 0; r < rounds; r++) {
+		uint64_t t0 = now_ns();
+
+		for (off = 0; off < size; off += iosize) {
+			ssize_t n = write ? pwrite(fd, buf, iosize, off) : pread(fd, buf, iosize, off);
+
+			if (n < 0)
+				die(write ? "pwrite" : "pread", path);
+			if (n != (ssize_t)iosize) {
+				fprintf(stderr, "%s: short %s of %s at offset %lu: %zd of %lu bytes\n",
+					prog, write ? "pwrite" : "pread", path, off, n, iosize);
+				exit(1);
+			}
+		}
+		report(now_ns() - t0, size / iosize);
+		settle(fd, dev, path);
+	}
+	munmap(buf, iosize);
+	close(fd);
+	return 0;
+}
+
+/* that fd, which should be all hole, has no blocks */
+static void no_blocks(int fd, const char *path, const char *when)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		die("fstat", path);
+	if (st.st_blocks) {
+		fprintf(stderr, "%s: %s has %lld blocks %s: not a hole\n", prog, path,
+			(long long)st.st_blocks, when);
+		exit(1);
+	}
+}
+
+static int bench_holefault(int argc, char **argv)
+{
+	const char *path;
+	unsigned long size, grain;
+	int rounds, fd, r;
+
+	if (argc != 6)
+		usage();
+	path = argv[2];
+	if (strcmp(argv[3], "pte") && strcmp(argv[3], "pmd"))
+		usage();
+	grain = grain_size(argv[3]);
+	size = parse_size(argv[4]);
+	rounds = parse_rounds(argv[5]);
+	if (size % grain) {
+		fprintf(stderr, "%s: SIZE must be a multiple of the %s size\n", prog, argv[3]);
+		return 2;
+	}
+	if (is_chardev(path)) {
+		fprintf(stderr, "%s: holefault needs a file, %s is a device\n", prog, path);
+		return 2;
+	}
+	fd = open(path, O_RDWR | O_CREAT, 0644);
+	if (fd < 0)
+		die("open", path);
+	for (r = 0; r < rounds; r++) {
+		char *p;
+		uint64_t t0;
+
+		/*
+		 * A fresh hole every round: the faults leave zero entries
+		 * that munmap() keeps and a second round would find; the
+		 * truncation to 0 drops them (and any block).
+		 */
+		if (ftruncate(fd, 0))
+			die("ftruncate to 0", path);
+		if (ftruncate(fd, size))
+			die("ftruncate to SIZE", path);
+		if (fsync(fd))
+			die("fsync", path);
+		no_blocks(fd, path, "after ftruncate");
+		p = map_at(fd, path, size, grain);
+		t0 = now_ns();
+		touch(p, size, grain, 0);
+		report(now_ns() - t0, size / grain);
+		if (munmap(p, size))
+			die("munmap", path);
+		no_blocks(fd, path, "after the read faults");
+	}
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -574,6 +709,10 @@ int main(int argc, char **argv)
 		return bench_odirect(argc, argv);
 	if (!strcmp(argv[1], "reflink"))
 		return bench_reflink(argc, argv);
+	if (!strcmp(argv[1], "rw"))
+		return bench_rw(argc, argv);
+	if (!strcmp(argv[1], "holefault"))
+		return bench_holefault(argc, argv);
 	usage();
 	return 2;
 }
