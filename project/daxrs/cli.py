@@ -112,8 +112,8 @@ def parser():
                    help="the implementation of the code the series has in C and Rust "
                    "(CONFIG_DAX_RUST or CONFIG_DAX_C): both (default; the series is "
                    "built and run twice, out/series and out/series-c, and the two must "
-                   "agree row for row), or one of them; --debug and --record-baseline "
-                   "run the Rust one")
+                   "agree row for row; with --debug out/series-debug and "
+                   "out/series-debug-c), or one of them; --record-baseline runs the Rust one")
     bn = cmd("bench", "measure the DAX paths' cost in instructions, variant against variant",
              "Build each variant with the benchmark config (test config without its "
              "debugging options, plus gup_test), boot it under QEMU TCG with -icount "

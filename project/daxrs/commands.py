@@ -192,14 +192,15 @@ def cmd_test(args):
         suites_plan(args.ndctl, args.ndctl_args, args.fstests, args.fstests_args,
                     args.fstests_fs, True)
     with_base = args.with_base or args.record_baseline or bool(args.ndctl or args.fstests)
-    both, series_flavour = _selections(args)
-    both = both and verdict.compares_selections(selected)
+    series_flavour, c_flavour = _selections(args)
+    both = c_flavour is not None and verdict.compares_selections(selected)
     bindir = build_helpers()
     runs = {}
     runs["series"] = run_variant("series", tools, args, selected, bindir,
                                  flavour=series_flavour)
     if both:
-        runs["series-c"] = run_variant("series", tools, args, selected, bindir, flavour="c")
+        runs["series-c"] = run_variant("series", tools, args, selected, bindir,
+                                       flavour=c_flavour)
     if with_base:
         runs["base"] = run_variant("base", tools, args, selected, bindir)
     series = runs["series"]
@@ -272,25 +273,33 @@ def cmd_test(args):
 
 
 def _selections(args):
-    """(whether to run the C selection beside the default Rust one, the
-    flavour of the "series" run).  --selection both (the default) runs both
-    where the series has the choice; --debug and --record-baseline run the
-    default (Rust) selection only."""
-    sel = getattr(args, "selection", "both")
+    """(the flavour of the "series" run, the flavour of the C selection's
+    run or None): see selection_plan()."""
     has_choice = kconfig.kconfig_defines(source_tree("series").path,
                                          settings.C_SELECTION_SYMBOL)
+    return selection_plan(getattr(args, "selection", "both"), args.debug,
+                          args.record_baseline, has_choice)
+
+
+def selection_plan(sel, debug, record_baseline, has_choice):
+    """Which kernels of the series a test run builds: (the flavour of the
+    "series" run, the flavour of a second run with the C selection, or None
+    for no second run).  --selection both (the default) runs both where the
+    series has the choice, --debug in the debug configuration each
+    (out/series-debug, out/series-debug-c); --record-baseline runs the
+    default (Rust) selection only."""
+    flavour = "debug" if debug else ""
     if not has_choice:
         if sel == "c":
             raise Fail(f"--selection c: the series tree does not define "
                        f"{settings.C_SELECTION_SYMBOL}, it has one implementation only")
-        return False, "debug" if args.debug else ""
+        return flavour, None
+    c_flavour = "debug-c" if debug else "c"
     if sel == "c":
-        if args.debug:
-            raise Fail("--debug runs the Rust selection: drop --selection c")
-        return False, "c"
-    if sel == "rust" or args.debug or args.record_baseline:
-        return False, "debug" if args.debug else ""
-    return True, ""
+        return c_flavour, None
+    if sel == "rust" or record_baseline:
+        return flavour, None
+    return flavour, c_flavour
 
 
 def cmd_report(args):

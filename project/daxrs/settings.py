@@ -31,7 +31,7 @@ C_SELECTION_SYMBOL = "CONFIG_DAX_C"
 # A kernel flavour is fragments on top of the test config, built in its
 # own directory (out/<variant>-<flavour>).
 FLAVOURS = {"debug": [DEBUG_FRAGMENT], "bench": [BENCH_FRAGMENT], "c": [C_FRAGMENT],
-            "bench-c": [BENCH_FRAGMENT, C_FRAGMENT]}
+            "bench-c": [BENCH_FRAGMENT, C_FRAGMENT], "debug-c": [DEBUG_FRAGMENT, C_FRAGMENT]}
 SERIES_DIR = os.path.join(PROJECT, "series")
 SERIES_FILE = os.path.join(SERIES_DIR, "series")
 COVER = os.path.join(SERIES_DIR, "cover-letter")

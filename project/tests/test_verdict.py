@@ -360,6 +360,30 @@ class Selections(unittest.TestCase):
         self.assertTrue(verdict.compares_selections(["tooling", "smoke"]))
         self.assertTrue(verdict.compares_selections(["kunit"]))
 
+    def test_debug_runs_each_selection_in_its_debug_kernel(self):
+        from daxrs.commands import selection_plan
+        self.assertEqual(selection_plan("both", True, False, True), ("debug", "debug-c"))
+        self.assertEqual(selection_plan("c", True, False, True), ("debug-c", None))
+        self.assertEqual(selection_plan("rust", True, False, True), ("debug", None))
+        self.assertEqual(selection_plan("both", False, False, True), ("", "c"))
+        self.assertEqual(selection_plan("c", False, False, True), ("c", None))
+        self.assertEqual(selection_plan("both", False, True, True), ("", None))
+        self.assertEqual(selection_plan("both", True, False, False), ("debug", None))
+        from daxrs.proc import Fail
+        with self.assertRaises(Fail):
+            selection_plan("c", False, False, False)
+
+    def test_debug_flavours_are_debug_kernels(self):
+        from daxrs import settings
+        from daxrs.kernel.kbuild import Kernel
+        for flavour, frags in settings.FLAVOURS.items():
+            k = Kernel(variant="series", out="o", src="s", release="r", bzimage="b",
+                       modroot="m", kselftest=None, tree="t", config_hash="h",
+                       flavour=flavour)
+            self.assertEqual(k.debug, settings.DEBUG_FRAGMENT in frags, flavour)
+        self.assertEqual(settings.FLAVOURS["debug-c"],
+                         [settings.DEBUG_FRAGMENT, settings.C_FRAGMENT])
+
     def test_nothing_in_common_is_no_agreement(self):
         rows = verdict.agreement([case("a", Status.PASS)], [case("b", Status.PASS)])
         self.assertIs(rows[-1].status, Status.FAIL)

@@ -33,12 +33,12 @@ class Kernel:
     kselftest: str | None   # installed kselftests (run_kselftest.sh), if any
     tree: str               # git tree id of the source
     config_hash: str        # 12 hex of the resolved .config's sha256
-    flavour: str = ""       # "", or a settings.FLAVOURS key ("debug", "bench", "c")
+    flavour: str = ""       # "", or a settings.FLAVOURS key ("debug", "bench", "c", ...)
 
     @property
     def debug(self):
         """Built with the debug fragment (test --debug)."""
-        return self.flavour == "debug"
+        return self.flavour in ("debug", "debug-c")
 
     @property
     def label(self):
