@@ -32,7 +32,8 @@ under QEMU on emulated pmem, and run the test suites (see README.md).
 
 DEBUG_HELP = ("the debug kernel: the test config plus project/config/test-kernel.debug.config "
               "(KASAN, KFENCE, UBSAN, DEBUG_VM_PGTABLE, DEBUG_LIST, page poisoning, "
-              "DEBUG_PAGEALLOC), in its own build directory (out/<variant>-debug)")
+              "DEBUG_PAGEALLOC), in its own build directory (out/<variant>-debug; the C "
+              "selection's out/series-debug-c)")
 
 
 BENCH_HELP = ("the benchmark kernel: the test config without its debugging options, "
