@@ -83,6 +83,8 @@ HOST_NEEDS = {
         ("uuidgen", "uuid-runtime"),
         ("xfsdump", "xfsdump"),
         ("lvm", "lvm2"),
+        # fstests' fs-verity tests (generic/574 and others)
+        ("fsverity", "fsverity"),
     ],
     # daxrs bench: its bar chart
     "bench": [
