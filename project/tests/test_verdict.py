@@ -376,11 +376,14 @@ class Selections(unittest.TestCase):
     def test_debug_flavours_are_debug_kernels(self):
         from daxrs import settings
         from daxrs.kernel.kbuild import Kernel
-        for flavour, frags in settings.FLAVOURS.items():
-            k = Kernel(variant="series", out="o", src="s", release="r", bzimage="b",
-                       modroot="m", kselftest=None, tree="t", config_hash="h",
-                       flavour=flavour)
-            self.assertEqual(k.debug, settings.DEBUG_FRAGMENT in frags, flavour)
+        def debug(flavour):
+            return Kernel(variant="series", out="o", src="s", release="r", bzimage="b",
+                          modroot="m", kselftest=None, tree="t", config_hash="h",
+                          flavour=flavour).debug
+        self.assertTrue(debug("debug"))
+        self.assertTrue(debug("debug-c"))
+        for flavour in ("", "c", "bench", "bench-c"):
+            self.assertFalse(debug(flavour), flavour)
         self.assertEqual(settings.FLAVOURS["debug-c"],
                          [settings.DEBUG_FRAGMENT, settings.C_FRAGMENT])
 

@@ -38,7 +38,7 @@ class Kernel:
     @property
     def debug(self):
         """Built with the debug fragment (test --debug)."""
-        return self.flavour in ("debug", "debug-c")
+        return settings.DEBUG_FRAGMENT in settings.FLAVOURS.get(self.flavour, ())
 
     @property
     def label(self):
