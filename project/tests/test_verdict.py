@@ -263,6 +263,52 @@ class Vanishing(unittest.TestCase):
                 else:
                     self.assertTrue(any(want in d for d in bad), (rc, bad))
 
+    def test_a_program_cut_off_keeps_the_names_of_its_rows(self):
+        # a base kernel that panics in dax_test: the rows it ran must be
+        # named as the series run names them, or every one of them would
+        # look like a test that vanished
+        cut = textwrap.dedent("""\
+            TAP version 13
+            1..2
+            # selftests: dax: devdax_test
+            # TAP version 13
+            # 1..1
+            # ok 1 devdax.map_read_write
+            ok 1 selftests: dax: devdax_test
+            # selftests: dax: dax_fs.sh
+            # TAP version 13
+            # 1..3
+            # ok 1 teardown.ext4.umount_while_pinned
+            # # # Subtest: dax_test
+            # # TAP version 13
+            # # 1..2
+            # # ok 1 dax.ext4.write_read
+            """)
+        done = cut + "# # ok 2 dax.ext4.hole\n# ok 2 dax_test\n# ok 3 x\n" \
+            "ok 2 selftests: dax: dax_fs.sh\n"
+        name = dict(rename=lambda x: x.replace("selftests: dax: ", ""))
+        base = ktap.parse_rows("selftests-dax", cut, "selftests-dax", **name)
+        series = ktap.parse_rows("selftests-dax", done, "selftests-dax", **name)
+        for r in (r for r in base if r.kind is Kind.CASE):
+            self.assertIn(r.test, [s.test for s in series])
+        self.assertIn("dax_fs.sh/dax_test/dax.ext4.write_read", [r.test for r in base])
+        cutoff = [r.test for r in base if "without a result line" in r.detail]
+        self.assertEqual(cutoff, ["dax_fs.sh/dax_test", "dax_fs.sh"])
+        self.assertFalse(verdict.judge(series, base).failed)
+        self.assertTrue(verdict.judge(base).failed)
+
+    def test_the_dax_fs_script_announces_its_nested_program(self):
+        # the parser names a cut-off dax_test by this line (above); the
+        # series adds the script, kept at its kernel-tree path
+        from daxrs import settings
+        script = os.path.join(settings.REPO, "tools/testing/selftests/dax/dax_fs.sh")
+        with open(script) as f:
+            self.assertIn('\necho "# # Subtest: dax_test"\n', f.read())
+        patches = os.path.join(settings.SERIES_DIR)
+        for p in os.listdir(patches):
+            with open(os.path.join(patches, p), errors="replace") as f:
+                self.assertNotIn('-echo "# # Subtest: dax_test"', f.read(), p)
+
 
 class Fstests(unittest.TestCase):
     def test_two_sections_with_a_failure_in_the_first(self):

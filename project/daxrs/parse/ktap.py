@@ -13,6 +13,14 @@ four spaces, kselftest's runner prefixes the output of each program with
     that matches the number of results, and every subtest group must be
     closed by its parent's result line: a short plan, no plan at all, or a
     subtest cut off (a crash, a killed program) is an INFRA failure row.
+
+A subtest is named by its parent's result line.  A subtest cut off before
+that line keeps the name it was announced with, so that its rows are named
+as they would have been had it finished (a base kernel that panics in the
+middle of a program must give rows a series run can be compared with):
+KTAP's "# Subtest: name", written after the subtest's version line (KUnit)
+or before it (dax_fs.sh, whose nested program prints its own header), and
+kselftest's runner line "# selftests: dir: prog" one level up.
 """
 
 import dataclasses
@@ -26,6 +34,8 @@ _VERSION = re.compile(r"^K?TAP version \d+\s*$")
 _PLAN = re.compile(r"^1\.\.(\d+)\s*(?:#\s*(.*))?$")
 _RESULT = re.compile(r"^(not ok|ok)\b(?:\s+(\d+))?(?:\s+-)?\s*(.*)$")
 _SUBTEST = re.compile(r"^# Subtest: (.*)$")
+# kselftest's runner announces each program one level above its output
+_RUNNER = re.compile(r"^# (selftests: \S+: \S+)$")
 _ASSERT = re.compile(r"\.[ch]:\d+:")
 
 
@@ -96,10 +106,20 @@ def parse(text):
         depth, body = _depth(line)
         body = body.rstrip()
         if _VERSION.match(body):
+            g = open_.get(depth)
+            if g is not None and g.name and not g.results and g.plan is None:
+                # the header of a subtest announced just before it
+                close_below(depth)
+                continue
             close_below(depth - 1 if depth else 0)
             open_.pop(depth, None)
             group_at(depth)
             continue
+        m = _RUNNER.match(body)
+        if m:
+            close_below(depth)
+            open_.pop(depth + 1, None)
+            group_at(depth + 1).name = m.group(1)
         m = _SUBTEST.match(body)
         if m:
             close_below(depth)

@@ -145,7 +145,9 @@ ktap_set_plan 9
 umount_while_pinned ext4 "/dev/${devs[0]}"
 umount_while_pinned xfs "/dev/${devs[1]}"
 
-# dax_test's own TAP, nested
+# dax_test's own TAP, nested.  Its name is announced before its header so
+# that a run cut short (a kernel crash) still names the tests it ran.
+echo "# # Subtest: dax_test"
 DAX_TEST_EXT4=$mnt/ext4 DAX_TEST_XFS=$mnt/xfs DAX_TEST_BLOCKDEV=${DAX_TEST_BLOCKDEV:-} \
 	"$here/dax_test" 2>&1 | sed 's/^/# /'
 check "dax_test" [ "${PIPESTATUS[0]}" = 0 ]
