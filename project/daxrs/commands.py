@@ -75,24 +75,47 @@ def _timeout(name, default):
 def test_guest(kern, pmem, selected, variant, bindir):
     """The test guest: the `test` suites, KUnit from its log, its log scan.
     The debug kernel (KASAN, page poisoning, ...) runs several times slower
-    under TCG: its suites get four times their timeouts."""
+    under TCG: its suites get four times their timeouts.
+
+    A guest that crashes or hangs in a suite fails the run, but the suites
+    after it still run: a new guest boots for the suites the last one did
+    not reach, as long as each gets further than the one before.  (A base
+    kernel that panics in one selftest must not leave every later suite
+    out of its baseline.)"""
     suites = registry.planned(selected, "log", variant, pmem) + \
         registry.planned(selected, "test", variant, pmem)
     guest_suites = [s for s in suites if s.boot == "test"]
     if not suites and "kernel-log" not in selected:
         return [], [], None
     scale = 4 if kern.debug else 1
-    b = vm.boot(kern, "test", pmem, _timeout("DAXRS_BOOT_TIMEOUT", 2400 * scale),
-                "test suites", bindir, plan=registry.guest_plan(guest_suites, scale))
-    with open(os.path.join(b.res, "plan.json"), "w") as f:
-        json.dump({"boot": "test", "variant": variant, "debug": kern.debug, "pmem": pmem,
-                   "suites": [s.name for s in suites]}, f)
-    rows = collect.test_boot(b.res, suites, variant) + vm.failure_rows(b, guest_suites)
+    timeout = _timeout("DAXRS_BOOT_TIMEOUT", 2400 * scale)
+    rows, boots = [], []
+    todo, collect_now = guest_suites, suites  # KUnit: the first boot's log
+    while True:
+        label = "test suites" if not boots else \
+            f"the test suites from {todo[0].name} on (boot {len(boots) + 1})"
+        b = vm.boot(kern, "test", pmem, timeout, label, bindir,
+                    plan=registry.guest_plan(todo, scale))
+        left = [s for s in todo if not os.path.exists(os.path.join(b.res, f"{s.name}.ktap"))]
+        resume = (b.crashed or b.timed_out) and left and len(left) < len(todo)
+        mine = [s for s in collect_now if s not in left] if resume else collect_now
+        with open(os.path.join(b.res, "plan.json"), "w") as f:
+            json.dump({"boot": "test", "variant": variant, "debug": kern.debug, "pmem": pmem,
+                       "suites": [s.name for s in mine],
+                       "after": boots[-1].res if boots else None}, f)
+        rows += collect.test_boot(b.res, mine, variant) + vm.failure_rows(b, todo)
+        boots.append(b)
+        if not resume:
+            break
+        say(f"the guest {'hung' if b.timed_out else 'crashed'} in "
+            f"{todo[len(todo) - len(left) - 1].name}: booting another for the "
+            f"{len(left)} suite(s) it did not reach: {' '.join(s.name for s in left)}")
+        todo = collect_now = left
     reps = []
     if "kernel-log" in selected:
-        lr, reps = collect.kernel_log_rows(b.res, "test guest")
+        lr, reps = collect.kernel_log_rows_of([b.res for b in boots], "test guest")
         rows += lr
-    return rows, reps, b.res
+    return rows, reps, boots[0].res
 
 
 def suites_guest(kern, pmem, selected, variant, bindir, args):

@@ -100,6 +100,76 @@ class FakeGuest(unittest.TestCase):
         self.assertFalse(self.child_alive())
 
 
+class ResumedGuest(unittest.TestCase):
+    """A guest that crashes in a suite: another boots for the suites after
+    it, the crash still fails the run, and a boot that gets no further ends
+    the series of boots."""
+
+    def run_guests(self, crash_in, dead_from=99):
+        from daxrs import commands
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp, True)
+        plans = []
+
+        def fake_boot(kern, mode, pmem, timeout, label, bindir, plan="", **kw):
+            res = os.path.join(tmp, str(len(plans)))
+            os.makedirs(res)
+            names = [line.split()[0] for line in plan.splitlines()]
+            plans.append(names)
+            b = vm.Boot(res, rc=0)
+            if len(plans) > dead_from:
+                b.rc, b.crashed = None, True
+                return b
+            with open(os.path.join(res, "dmesg.txt"), "w") as f:
+                f.write("[    1.0] booted\n")
+            for name in names:
+                with open(os.path.join(res, f"{name}.ktap"), "w") as f:
+                    f.write("KTAP version 1\n")
+                    if name in crash_in:
+                        b.rc, b.crashed = None, True
+                        return b
+                    f.write("ok 1 a\n1..1\n")
+                with open(os.path.join(res, f"{name}.rc"), "w") as f:
+                    f.write("0\n")
+            return b
+
+        saved = commands.vm.boot
+        commands.vm.boot = fake_boot
+        try:
+            kern = types.SimpleNamespace(debug=False)
+            rows, _, _ = commands.test_guest(
+                kern, "all", {"env-tools", "smoke", "env-hwpoison", "kernel-log"},
+                "series", "/bin")
+        finally:
+            commands.vm.boot = saved
+        return plans, {(r.suite, r.test): r.status for r in rows}
+
+    def test_the_suites_after_a_crash_run_in_a_new_guest(self):
+        plans, rows = self.run_guests({"env-tools"})
+        self.assertEqual(plans, [["env-tools", "smoke", "env-hwpoison"],
+                                 ["smoke", "env-hwpoison"]])
+        self.assertEqual(rows[("smoke", "a")], Status.PASS)
+        self.assertEqual(rows[("env-hwpoison", "a")], Status.PASS)
+        self.assertEqual(rows[("guest", "the guest crashed or panicked")], Status.FAIL)
+        self.assertEqual(rows[("kernel-log", "test guest")], Status.PASS)
+        self.assertNotIn(("smoke", "suite ran"), rows)
+
+    def test_a_guest_that_gets_no_further_ends_the_boots(self):
+        plans, rows = self.run_guests({"env-tools", "smoke"})
+        self.assertEqual(plans, [["env-tools", "smoke", "env-hwpoison"],
+                                 ["smoke", "env-hwpoison"],
+                                 ["env-hwpoison"]])
+        # the second guest dies before its first suite: no third
+        plans, rows = self.run_guests({"env-tools"}, dead_from=1)
+        self.assertEqual(len(plans), 2)
+        self.assertEqual(rows[("smoke", "suite ran")], Status.FAIL)
+        self.assertEqual(rows[("env-hwpoison", "suite ran")], Status.FAIL)
+        self.assertEqual(rows[("kernel-log", "test guest")], Status.FAIL)
+        plans, rows = self.run_guests({"env-hwpoison"})
+        self.assertEqual(len(plans), 1)
+        self.assertEqual(rows[("guest", "the guest crashed or panicked")], Status.FAIL)
+
+
 class GuestScripts(unittest.TestCase):
     def scripts(self):
         for d, _, files in os.walk(settings.GUEST_DIR):

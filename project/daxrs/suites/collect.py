@@ -120,6 +120,24 @@ def kernel_log_rows(res, what):
     return kernel_log.log_rows("kernel-log", what, log_text(res))
 
 
+def kernel_log_rows_of(resdirs, what):
+    """One row for the logs of the guests that ran one plan in turn (the
+    next one booted for the suites the last did not reach): it fails if
+    any log has a report, and names which."""
+    if len(resdirs) == 1:
+        return kernel_log_rows(resdirs[0], what)
+    rows, reps = [], []
+    for n, res in enumerate(resdirs, 1):
+        (row,), r = kernel_log_rows(res, what)
+        rows.append((n, row))
+        reps += r
+    bad = [(n, row) for n, row in rows if row.status is not Status.PASS]
+    if not bad:
+        return [Result("kernel-log", what, Status.PASS, f"{len(rows)} boots", Kind.INFRA)], reps
+    detail = "; ".join(f"boot {n} of {len(rows)}: {row.detail}" for n, row in bad)
+    return [Result("kernel-log", what, Status.FAIL, detail[:1500], Kind.INFRA)], reps
+
+
 def load_plan(res):
     try:
         with open(os.path.join(res, "plan.json")) as f:
