@@ -117,6 +117,32 @@ class KernelLogCatalogue(unittest.TestCase):
         for line in self.GOOD:
             self.assertEqual(kernel_log.scan(f"<6>[   12.1] {line}\n"), [], line)
 
+    XFS_DUMP = """\
+<3>[  208.251080] XFS (pmem4): Internal error xfs_trans_cancel at line 978 of file x.c.
+<4>[  208.257278] CPU: 0 UID: 0 PID: 1954 Comm: fsstress Tainted: G    O  N 6.12.117+ #31
+<4>[  208.257593] Tainted: [O]=OOT_MODULE, [N]=TEST
+<4>[  208.257611] Hardware name: QEMU Standard PC (Q35 + ICH9, 2009)
+<4>[  208.257722] Call Trace:
+<4>[  208.257823]  <TASK>
+<4>[  208.258040]  xfs_error_report+0x3e/0x40
+<4>[  208.259408]  </TASK>
+"""
+
+    def suite_mark(self, suite):
+        return f"<12>[    1.0] daxrs: suite {suite} begin\n"
+
+    def test_the_stack_of_an_xfs_report_is_the_file_systems(self):
+        # generic/019 fails I/O on purpose: XFS reports an internal error and
+        # dumps the stack, which fstests does not count and neither do we
+        self.assertEqual(kernel_log.scan(self.suite_mark("fstests") + self.XFS_DUMP), [])
+        reps = kernel_log.scan(self.suite_mark("smoke") + self.XFS_DUMP)
+        self.assertEqual([r.line.split("] ")[1][:30] for r in reps],
+                         ["XFS (pmem4): Internal error xf"])
+        # the same stack below anything else is the kernel's
+        other = self.XFS_DUMP.replace("XFS (pmem4): Internal error", "something else:")
+        reps = kernel_log.scan(self.suite_mark("fstests") + other)
+        self.assertEqual([r.line.split("] ")[1] for r in reps], ["Call Trace:"])
+
     def test_log_row_fails_and_names_the_first(self):
         rows, reps = kernel_log.log_rows("kernel-log", "test guest",
                                          f"<4>[ 1.0] {self.BAD[0]}\n")

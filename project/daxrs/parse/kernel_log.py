@@ -27,15 +27,22 @@ KERNEL_REPORT = re.compile(
 
 # Data-integrity reports of the file systems and of memory failure handling:
 # a DAX bug shows up here before it shows up as a crash.  Not applied while
-# fstests runs: its tests corrupt file systems on purpose and check the log
-# themselves (a test whose dmesg has a report fails in fstests).
+# fstests runs: its tests corrupt file systems and fail their I/O on purpose
+# and check the log themselves (a test whose dmesg has a kernel report fails
+# in fstests).  XFS dumps the stack with an "Internal error" report
+# (xfs_error_report()): that stack is part of the file system's report, not
+# one of the kernel's.
 FS_REPORT = re.compile(
     r"(EXT4-fs error|EXT4-fs \(\S+\): .*(corrupt|error count)|"
-    r"XFS \(\S+\): (Corruption|Metadata corruption|.*[Ss]hutting down filesystem|"
+    r"XFS \(\S+\): (Corruption|Metadata corruption|Internal error|"
+    r".*[Ss]hutting down filesystem|"
     r"Filesystem has been shut down|.*xfs_do_force_shutdown)|"
     r"Memory failure: .*recovery action for .*: Failed|"
     r"Page cache invalidation failure on direct I/O)")
 
+# the lines dump_stack() prints above "Call Trace:"
+_STACK_HEADER = re.compile(r"^(?:\[\s*[\d.]+\] ?)?(CPU: \d+ |Tainted: |Hardware name: )")
+_CALL_TRACE = re.compile(r"^(?:\[\s*[\d.]+\] ?)?Call Trace:")
 _RAW = re.compile(r"^<(\d+)>(.*)$")
 _MARK = re.compile(r"daxrs: suite (\S+) (begin|end)")
 # where a report's trace ends: the "---[ end trace" line, or the next
@@ -69,6 +76,15 @@ def kernel_lines(text):
     return out
 
 
+def _dumped_by_fs(lines, i):
+    """Whether the "Call Trace:" at lines[i] is the stack a file system
+    report dumps: the line above dump_stack()'s header is that report."""
+    j = i
+    while j > 0 and i - j < 4 and _STACK_HEADER.search(lines[j - 1][1]):
+        j -= 1
+    return j > 0 and j < i and bool(FS_REPORT.search(lines[j - 1][1]))
+
+
 def scan(text, fs_exempt=("fstests",)):
     """The kernel reports in a log, each with its context."""
     lines = kernel_lines(text)
@@ -77,6 +93,11 @@ def scan(text, fs_exempt=("fstests",)):
     while i < len(lines):
         suite, body = lines[i]
         fs = FS_REPORT.search(body) and suite not in fs_exempt
+        if _CALL_TRACE.search(body) and _dumped_by_fs(lines, i):
+            # the stack of the file system's report just above: a report
+            # (the header line's) only where file system reports count
+            i += 1
+            continue
         if KERNEL_REPORT.search(body) or fs:
             # a report's header sits a line or two above "Call Trace:" etc.
             start = i
