@@ -369,7 +369,12 @@ def run_boot(kern, inst: Instance, boot_no: int, rounds: int, bindir: str,
         os.close(fd)
         machine = dataclasses.replace(MACHINE, qemu=f"{MACHINE.qemu} -plugin {plugin},"
                                       f"out={counts}")
-    env = {"BENCH_ROUNDS": str(rounds)}
+    # Under -icount sleep=off the guest's clock jumps to its next timer
+    # whenever it idles, as while it waits for a busy host's 9p reads: a
+    # setup of a minute's wall time once took 760 s of guest time and hit
+    # the guest's 600 s setup limit.  The host's wall-clock timeout of the
+    # boot catches a hung setup instead ("0": no guest-side limit).
+    env = {"BENCH_ROUNDS": str(rounds), "SETUP_TIMEOUT": "0"}
     if cases:
         env["BENCH_CASES"] = " ".join(cases)
     b = vm.boot(kern, "bench", PMEM, timeout, f"benchmark, boot {boot_no}", bindir,

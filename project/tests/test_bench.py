@@ -140,6 +140,32 @@ class TestCases(unittest.TestCase):
         self.assertEqual(read, {"BENCH_ROUNDS", "BENCH_CASES"})
         self.assertEqual(passed, read)
 
+    def test_bench_guests_leave_the_setup_limit_to_the_host(self):
+        seen = {}
+
+        class Boot:
+            res = tempfile.mkdtemp(prefix="daxrs-test-")
+            timed_out = crashed = False
+            rc, progress, console = 0, "", ""
+
+        def fake_boot(kern, mode, pmem, timeout, label, bindir, **kw):
+            seen.update(kw["env_extra"], timeout=timeout)
+            return Boot()
+
+        real, bench.vm.boot = bench.vm.boot, fake_boot
+        try:
+            out = bench.run_boot(None, bench.Instance("series", "series"), 1, 3, "/bin",
+                                 2400)
+        finally:
+            bench.vm.boot = real
+            shutil.rmtree(Boot.res, ignore_errors=True)
+        self.assertEqual(seen.get("SETUP_TIMEOUT"), "0")
+        self.assertEqual(seen.get("timeout"), 2400)
+        self.assertIn("no figures", out.problem)
+        # and the runner takes 0 as no limit: timeout(1) reads 0 so
+        with open(os.path.join(bench.settings.GUEST_DIR, "run.sh")) as f:
+            self.assertIn('timeout -k 10 "$SETUP_TIMEOUT"', f.read())
+
     def test_the_cases_are_those_the_guest_runs(self):
         with open(os.path.join(bench.settings.GUEST_DIR, "bench.sh")) as f:
             ran = {line.split()[1] for line in f if line.strip().startswith("run ")}
