@@ -101,7 +101,8 @@ def parser():
                    "`meson test --suite dax` in the guest, on base and series")
     t.add_argument("--ndctl-args", metavar="ARGS",
                    help="meson test options instead of `--suite dax` (and "
-                   "`--timeout-multiplier 4` under TCG)")
+                   "`--timeout-multiplier 4` under TCG); test names among them "
+                   "run those tests only")
     t.add_argument("--fstests", metavar="DIR",
                    help="your built fstests checkout: run ./check with -o dax=always "
                    "on ext4 and xfs in the guest, on base and series")

@@ -3,6 +3,7 @@
 stand-ins of project/tests/standin that check the same plumbing: checked on
 the host before any build, and planned for the suites guest."""
 
+import fnmatch
 import json
 import os
 import shlex
@@ -67,14 +68,69 @@ def _option_values(argv: list[str], opt: str) -> list[str]:
     return vals + [a[len(opt) + 1:] for a in argv if a.startswith(opt + "=")]
 
 
+# meson test's options that take a value (meson 1.0's mtest.add_arguments);
+# the rest are flags, and what is neither an option nor a value is a test name.
+_MESON_TEST_VALUED = ("--maxfail", "--repeat", "--gdb-path", "--wrapper", "-C", "--suite",
+                      "--no-suite", "--logbase", "--num-processes", "-t",
+                      "--timeout-multiplier", "--setup", "--test-args")
+_MESON_TEST_FLAGS = ("--no-rebuild", "--gdb", "--list", "--no-stdsplit", "--print-errorlogs",
+                     "--benchmark", "--verbose", "--quiet", "--help")
+
+
+def _meson_test_positionals(argv: list[str]) -> list[str]:
+    """The test names of a `meson test` command line: its positional
+    arguments.  Long options may be abbreviated, as argparse allows."""
+    names, i = [], 0
+    while i < len(argv):
+        a = argv[i]
+        i += 1
+        if a == "--":
+            names += argv[i:]
+            break
+        if not a.startswith("-") or a == "-":
+            names.append(a)
+            continue
+        if "=" in a or (a[:2] in ("-t", "-C") and len(a) > 2):
+            continue
+        if a.startswith("--"):
+            long_opts = [o for o in _MESON_TEST_VALUED + _MESON_TEST_FLAGS if o.startswith("--")]
+            hits = [o for o in long_opts if o == a] or [o for o in long_opts if o.startswith(a)]
+            valued = len(hits) == 1 and hits[0] in _MESON_TEST_VALUED
+        else:
+            valued = a in _MESON_TEST_VALUED
+        i += 1 if valued else 0
+    return names
+
+
+def _by_name(tests: list[dict], patterns: list[str]) -> list[dict]:
+    """The tests `meson test PATTERN...` selects by name (mtest's
+    tests_from_args): "name", "project:name", "project:" or ":name", with
+    shell wildcards; the project is that of the test's suites."""
+    pats = []
+    for arg in patterns:
+        prj, sep, name = arg.partition(":")
+        pats.append((prj or "*", name or "*") if sep else ("*", arg))
+    picked = []
+    for t in tests:
+        prj = _split_suite(t["suite"][0])[0] if t.get("suite") else ""
+        if any(fnmatch.fnmatchcase(prj, p) and fnmatch.fnmatchcase(t["name"], n)
+               for p, n in pats):
+            picked.append(t)
+    return picked
+
+
 def meson_test_names(tests: list[dict], argv: list[str]) -> tuple[list[dict], list[str]]:
     """(tests, names) that `meson test ARGV` runs of intro-tests.json: the
-    --suite / --no-suite selection, named as meson names them in its log
-    ("project:suite / name" when the build has more than one suite)."""
+    --suite / --no-suite selection, then the test names given (all tests
+    when none is), named as meson names them in its log ("project:suite /
+    name" when the build has more than one suite)."""
     include = _option_values(argv, "--suite")
     exclude = _option_values(argv, "--no-suite")
     picked = [t for t in tests if not _in_suites(t, exclude)
               and (not include or _in_suites(t, include))]
+    wanted = _meson_test_positionals(argv)
+    if wanted:
+        picked = _by_name(picked, wanted)
     all_suites = {s for t in tests for s in t.get("suite", [])}
     names = []
     for t in picked:
@@ -103,6 +159,10 @@ def check_ndctl(path: str, args: str) -> tuple[dict, list[str], list[str]]:
     except ValueError as e:
         raise Fail(f"--ndctl-args {args!r}: {e}") from e
     picked, names = meson_test_names(tests, argv)
+    unknown = [n for n in _meson_test_positionals(argv) if not _by_name(tests, [n])]
+    if unknown:
+        raise Fail(f"--ndctl-args: no test of {bdir} is named {unknown[0]!r} "
+                   f"(meson test --list -C {bdir} lists them)")
     if not picked:
         suites = _option_values(argv, "--suite")
         raise Fail(f"--ndctl {path}: no test in {' '.join(suites) or 'the build'} "
